@@ -1,0 +1,50 @@
+package envflag
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestApply(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		wantURL     string
+		wantTimeout time.Duration
+		wantErr     string
+	}{
+		{name: "the default stays when neither flag nor variable is given", wantURL: "nats://default", wantTimeout: time.Second},
+		{name: "the variable overrides the default", env: map[string]string{"ROUNDS_NATS_URL": "nats://env"}, wantURL: "nats://env", wantTimeout: time.Second},
+		{name: "the flag overrides the variable", args: []string{"--nats-url", "nats://flag"}, env: map[string]string{"ROUNDS_NATS_URL": "nats://env"}, wantURL: "nats://flag", wantTimeout: time.Second},
+		{name: "a multi-word flag maps to underscores", env: map[string]string{"ROUNDS_CONNECT_TIMEOUT": "5s"}, wantURL: "nats://default", wantTimeout: 5 * time.Second},
+		{name: "a bad value in the environment is an error naming the variable", env: map[string]string{"ROUNDS_CONNECT_TIMEOUT": "soon"}, wantErr: "ROUNDS_CONNECT_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			url := fs.String("nats-url", "nats://default", "")
+			timeout := fs.Duration("connect-timeout", time.Second, "")
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := Apply(fs, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *url != tt.wantURL || *timeout != tt.wantTimeout {
+				t.Fatalf("got %s %s, want %s %s", *url, *timeout, tt.wantURL, tt.wantTimeout)
+			}
+		})
+	}
+}

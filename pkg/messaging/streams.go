@@ -1,0 +1,102 @@
+package messaging
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rounds-dev/rounds/pkg/contract"
+)
+
+// StreamsConfig holds the limits of the streams Rounds provisions.
+type StreamsConfig struct {
+	// MaxAge is how long a message is kept.
+	MaxAge time.Duration
+	// FailuresMaxBytes caps the failures stream; the others get a quarter.
+	FailuresMaxBytes int64
+	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
+	// Ingest also remembers every event id in Badger, so this window only
+	// has to cover a publisher's retries.
+	DuplicateWindow time.Duration
+	// Replicas is 1 on one server, 3 on a three-node cluster.
+	Replicas int
+}
+
+// DefaultStreamsConfig returns limits that suit a laptop and a small team.
+func DefaultStreamsConfig() StreamsConfig {
+	return StreamsConfig{
+		MaxAge:           7 * 24 * time.Hour,
+		FailuresMaxBytes: 1 << 30,
+		DuplicateWindow:  10 * time.Minute,
+		Replicas:         1,
+	}
+}
+
+// RegisterFlags registers the limits as flags whose defaults are the
+// config's current values. Each flag's environment variable is derived from
+// its name by envflag.
+func (c *StreamsConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.MaxAge, "stream-max-age", c.MaxAge, "how long streams keep messages")
+	fs.Int64Var(&c.FailuresMaxBytes, "stream-max-bytes", c.FailuresMaxBytes, "size cap of the failures stream in bytes; the other streams get a quarter")
+	fs.DurationVar(&c.DuplicateWindow, "stream-duplicate-window", c.DuplicateWindow, "how long JetStream drops a repeated Nats-Msg-Id")
+	fs.IntVar(&c.Replicas, "stream-replicas", c.Replicas, "stream replicas: 1, or 3 on a cluster")
+}
+
+// Validate reports limits JetStream would refuse.
+func (c StreamsConfig) Validate() error {
+	switch {
+	case c.MaxAge <= 0:
+		return fmt.Errorf("stream max age must be positive, got %s", c.MaxAge)
+	case c.FailuresMaxBytes < 4<<20:
+		return fmt.Errorf("stream max bytes must be at least 4 MiB, got %d", c.FailuresMaxBytes)
+	case c.DuplicateWindow <= 0 || c.DuplicateWindow > c.MaxAge:
+		return fmt.Errorf("stream duplicate window must be positive and within max age, got %s", c.DuplicateWindow)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("stream replicas must be 1 to 5, got %d", c.Replicas)
+	}
+	return nil
+}
+
+// StreamConfigs returns the configuration of every Rounds stream.
+func (c StreamsConfig) StreamConfigs() []jetstream.StreamConfig {
+	stream := func(name, subject, desc string, maxBytes int64) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: desc,
+			Subjects:    []string{subject},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      c.MaxAge,
+			MaxBytes:    maxBytes,
+			MaxMsgSize:  contract.MaxFailureBytes * 4,
+			Duplicates:  c.DuplicateWindow,
+			Replicas:    c.Replicas,
+		}
+	}
+	small := c.FailuresMaxBytes / 4
+	return []jetstream.StreamConfig{
+		stream(contract.StreamFailures, contract.FailuresAll, "Rounds: failed tests and runtime errors", c.FailuresMaxBytes),
+		stream(contract.StreamSignatures, contract.SignaturesAll, "Rounds: signature changes announced by ingest", small),
+		stream(contract.StreamDiagnoses, contract.DiagnosesAll, "Rounds: diagnoses", small),
+		stream(contract.StreamReports, contract.ReportsAll, "Rounds: report events", small),
+		stream(contract.StreamDeadletter, contract.DeadletterAll, "Rounds: messages a service could not process, with the reason in a header", small),
+	}
+}
+
+// EnsureStreams creates every Rounds stream or updates it to the configured
+// limits. Every service calls it at start, so whichever starts first
+// provisions them, and calling it again changes nothing.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	for _, sc := range cfg.StreamConfigs() {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("create or update stream %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}
