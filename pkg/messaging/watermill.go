@@ -1,26 +1,15 @@
 package messaging
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rounds-dev/rounds/pkg/contract"
-)
-
-// Metadata keys our unmarshaler sets on every Watermill message.
-const (
-	MetadataSubject   = "rounds_subject"
-	MetadataStreamSeq = "rounds_stream_seq"
 )
 
 // ErrPermanent marks a handler error that no retry can fix: the message goes
@@ -41,52 +30,6 @@ func WatermillLogger(log *slog.Logger) watermill.LoggerAdapter {
 		slog.LevelInfo:  slog.LevelDebug,
 		slog.LevelDebug: watermill.LevelTrace,
 	})
-}
-
-// ConsumerSpec names a durable consumer of a stream.
-type ConsumerSpec struct {
-	Stream  string
-	Durable string
-	Filter  string
-	// AckWait is how long JetStream waits for an ack before redelivering.
-	AckWait time.Duration
-}
-
-// NewSubscriber returns a Watermill subscriber reading the durable consumer
-// of spec on its own connection (the subscriber drains the connection when
-// it closes, so it must not share one).
-func NewSubscriber(nc *nats.Conn, spec ConsumerSpec, log *slog.Logger) (*wmjs.Subscriber, error) {
-	if spec.AckWait == 0 {
-		spec.AckWait = time.Minute
-	}
-	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
-		Conn:           nc,
-		Logger:         WatermillLogger(log),
-		AckWaitTimeout: spec.AckWait,
-		// A nak'd message comes back after a pause rather than at once, so a
-		// transient failure does not spin.
-		NakDelay:    wmjs.NewStaticDelay(2 * time.Second),
-		Unmarshaler: unmarshaler{},
-		ResourceInitializer: func(ctx context.Context, js jetstream.JetStream, _ string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
-			c, err := js.CreateOrUpdateConsumer(ctx, spec.Stream, jetstream.ConsumerConfig{
-				Durable:       spec.Durable,
-				FilterSubject: spec.Filter,
-				AckPolicy:     jetstream.AckExplicitPolicy,
-				AckWait:       spec.AckWait,
-				MaxAckPending: 1000,
-				DeliverPolicy: jetstream.DeliverAllPolicy,
-			})
-			if err != nil {
-				return nil, nil, fmt.Errorf("create consumer %s on %s: %w", spec.Durable, spec.Stream, err)
-			}
-			// Durable: nothing to delete when the subscription ends.
-			return c, nil, nil
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create watermill subscriber %s: %w", spec.Durable, err)
-	}
-	return sub, nil
 }
 
 // RouterConfig holds what every Rounds router shares.
@@ -134,31 +77,4 @@ func NewRouter(cfg RouterConfig, log *slog.Logger) (*message.Router, error) {
 		middleware.Recoverer,
 	)
 	return r, nil
-}
-
-// unmarshaler turns a JetStream message into a Watermill message whose UUID
-// is its Nats-Msg-Id (or stream sequence), with the subject and sequence in
-// metadata. It never fails: a payload that cannot be decoded is the
-// handler's to dead-letter, and the library would crash on an error here.
-type unmarshaler struct{}
-
-func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
-	md := make(message.Metadata)
-	for k, v := range msg.Headers() {
-		if len(v) > 0 {
-			md.Set(k, v[0])
-		}
-	}
-	md.Set(MetadataSubject, msg.Subject())
-	id := msg.Headers().Get(contract.HeaderMsgID)
-	if meta, err := msg.Metadata(); err == nil {
-		seq := strconv.FormatUint(meta.Sequence.Stream, 10)
-		md.Set(MetadataStreamSeq, seq)
-		if id == "" {
-			id = "seq-" + seq
-		}
-	}
-	wm := message.NewMessage(id, msg.Data())
-	wm.Metadata = md
-	return wm, nil
 }

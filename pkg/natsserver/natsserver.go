@@ -58,6 +58,13 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	host, port, _ := splitListen(cfg.Listen)
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else {
+		// The server only logs a failed listen; find out here, clearly.
+		l, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats server: %w (is another Rounds or NATS running? use --nats-listen or --nats-url)", err)
+		}
+		l.Close()
 	}
 	opts := &server.Options{
 		ServerName: "rounds-embedded",
