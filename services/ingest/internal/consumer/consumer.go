@@ -1,0 +1,363 @@
+// Package consumer reads failures from JetStream in batches and turns each
+// batch into one Badger commit, its signature events and its acks.
+//
+// Ingest carries the volume, so it does not go through Watermill, whose
+// JetStream handler holds one message in flight until it is acked: a batch
+// could not be committed first and acked after. nats.go's pull consumer
+// hands over many messages at once.
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rounds-dev/rounds/pkg/contract"
+	"github.com/rounds-dev/rounds/pkg/messaging"
+	"github.com/rounds-dev/rounds/services/ingest/grouping"
+	"github.com/rounds-dev/rounds/services/ingest/internal/signatures"
+	"github.com/rounds-dev/rounds/services/ingest/internal/store"
+)
+
+// Config tunes the consumer.
+type Config struct {
+	// Durable names the JetStream consumer; renaming it re-reads the stream.
+	Durable string
+	// BatchSize is the most failures committed in one transaction.
+	BatchSize int
+	// AckWait is how long JetStream waits for an ack before redelivering.
+	AckWait time.Duration
+}
+
+// Stats counts what the consumer did; safe for concurrent reads.
+type Stats struct {
+	// Applied counts occurrences committed to their signatures.
+	Applied atomic.Int64
+	// Duplicates counts events whose id was already counted.
+	Duplicates atomic.Int64
+	// Deadlettered counts messages that could not be processed.
+	Deadlettered atomic.Int64
+}
+
+// Consumer applies failures to signatures.
+type Consumer struct {
+	cfg     Config
+	js      jetstream.JetStream
+	store   *store.Store
+	tracker *signatures.Tracker
+	dl      *messaging.Deadletter
+	log     *slog.Logger
+	stats   *Stats
+
+	// published holds outbox entries JetStream confirmed; the next commit
+	// deletes them.
+	published []uint64
+	// unconfirmed holds committed outbox entries whose publication failed;
+	// they go out again before the next batch.
+	unconfirmed []store.OutboxEntry
+}
+
+// New returns a consumer; Run starts it.
+func New(cfg Config, js jetstream.JetStream, st *store.Store, dl *messaging.Deadletter, stats *Stats, log *slog.Logger) *Consumer {
+	return &Consumer{cfg: cfg, js: js, store: st, tracker: signatures.NewTracker(st), dl: dl, stats: stats, log: log}
+}
+
+// Run consumes until ctx ends. The batch in hand when it ends is finished
+// (committed, published, acked); messages fetched but not started are
+// nak'd so they are redelivered at once.
+func (c *Consumer) Run(ctx context.Context) error {
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, contract.StreamFailures, jetstream.ConsumerConfig{
+		Durable:       c.cfg.Durable,
+		Description:   "Rounds ingest: failures to signatures",
+		FilterSubject: contract.FailuresAll,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.cfg.AckWait,
+		MaxAckPending: c.cfg.BatchSize * 8,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", c.cfg.Durable, err)
+	}
+	if err := c.flushOutbox(ctx); err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.BatchSize * 2))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", c.cfg.Durable, err)
+	}
+	msgs := make(chan jetstream.Msg, c.cfg.BatchSize)
+	go c.pump(it, msgs)
+
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			return c.shutdown(it, msgs)
+		case m, ok := <-msgs:
+			if !ok {
+				return errors.New("message iterator stopped")
+			}
+			batch = append(batch, m)
+		}
+	fill:
+		for len(batch) < c.cfg.BatchSize {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		// The batch is finished even when shutdown has begun.
+		if err := c.process(context.WithoutCancel(ctx), batch); err != nil {
+			c.log.Error("batch failed; its messages will be redelivered", "size", len(batch), "error", err)
+			nakAll(batch)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// pump moves messages from the iterator to msgs until the iterator stops.
+func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- jetstream.Msg) {
+	defer close(msgs)
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			c.log.Warn("fetching failures", "error", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		msgs <- m
+	}
+}
+
+func (c *Consumer) shutdown(it jetstream.MessagesContext, msgs <-chan jetstream.Msg) error {
+	it.Stop()
+	var pending []jetstream.Msg
+	for m := range msgs {
+		pending = append(pending, m)
+	}
+	nakAll(pending)
+	if len(c.published) > 0 {
+		if err := c.store.Commit(&store.Batch{Published: c.published}); err != nil {
+			// Harmless: the entries are published again at the next start
+			// and JetStream drops them as duplicates.
+			c.log.Warn("could not trim the outbox", "error", err)
+		}
+	}
+	return nil
+}
+
+func nakAll(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
+}
+
+// item is one message of a batch on its way through.
+type item struct {
+	msg     jetstream.Msg
+	failure contract.Failure
+	invalid error
+	dup     bool
+}
+
+// process commits a batch: decode, drop what was counted before, apply the
+// rest to signatures, store it all in one transaction with the events it
+// causes, publish those events, and only then ack.
+func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
+	if len(c.unconfirmed) > 0 {
+		if err := c.publish(ctx, c.unconfirmed); err != nil {
+			return err
+		}
+		c.unconfirmed = nil
+	}
+	items := make([]item, len(batch))
+	keys := make([]store.EventKey, 0, len(batch))
+	for i, m := range batch {
+		items[i].msg = m
+		items[i].failure, items[i].invalid = contract.DecodeFailure(m.Data())
+		if items[i].invalid == nil {
+			keys = append(keys, store.EventKey{Project: items[i].failure.Project, ID: items[i].failure.ID})
+		}
+	}
+	seen, err := c.store.Seen(keys)
+	if err != nil {
+		return err
+	}
+
+	b := store.Batch{Published: c.published}
+	inBatch := make(map[store.EventKey]struct{}, len(keys))
+	dirty := make(map[*contract.Signature]struct{})
+	k := 0
+	for i := range items {
+		it := &items[i]
+		if it.invalid != nil {
+			continue
+		}
+		key := keys[k]
+		wasSeen := seen[k]
+		k++
+		if _, again := inBatch[key]; wasSeen || again {
+			it.dup = true
+			continue
+		}
+		inBatch[key] = struct{}{}
+		b.Events = append(b.Events, key)
+		f := &it.failure
+		sig, changes, err := c.tracker.Record(f, grouping.Fingerprint(f))
+		if err != nil {
+			c.tracker.Forget()
+			return err
+		}
+		if _, ok := dirty[sig]; !ok {
+			dirty[sig] = struct{}{}
+			b.Signatures = append(b.Signatures, sig)
+		}
+		for _, ch := range changes {
+			entry, err := signatureEvent(sig, ch, f)
+			if err != nil {
+				c.tracker.Forget()
+				return err
+			}
+			b.Outbox = append(b.Outbox, entry)
+		}
+	}
+
+	if err := c.store.Commit(&b); err != nil {
+		c.tracker.Forget()
+		if errors.Is(err, store.ErrBatchTooBig) && len(batch) > 1 {
+			half := len(batch) / 2
+			if err := c.process(ctx, batch[:half]); err != nil {
+				nakAll(batch[half:])
+				return err
+			}
+			return c.process(ctx, batch[half:])
+		}
+		return err
+	}
+	c.published = nil
+
+	if err := c.publish(ctx, b.Outbox); err != nil {
+		// Committed but not confirmed: the outbox keeps the events and
+		// they go out again before the next batch (or at the next start).
+		// The inputs stay unacked; when they come back they are
+		// duplicates.
+		c.unconfirmed = b.Outbox
+		return err
+	}
+	for i := range items {
+		it := &items[i]
+		if it.invalid != nil {
+			if err := c.deadletter(ctx, it); err != nil {
+				c.log.Error("dead-lettering failed; message will be redelivered", "error", err)
+				_ = it.msg.Nak()
+				continue
+			}
+		}
+		_ = it.msg.Ack()
+	}
+	c.stats.Applied.Add(int64(len(b.Events)))
+	c.stats.Duplicates.Add(int64(len(keys) - len(b.Events)))
+	return nil
+}
+
+func signatureEvent(sig *contract.Signature, ch contract.SignatureChange, f *contract.Failure) (store.OutboxEntry, error) {
+	subject, err := contract.SignatureSubject(sig.Project, ch)
+	if err != nil {
+		return store.OutboxEntry{}, err
+	}
+	ev := contract.SignatureChanged{
+		Schema: contract.SchemaSignature,
+		// Derived from the state, so a replay produces the same id and
+		// JetStream drops the copy.
+		ID:         sig.ID + "." + string(ch) + "." + strconv.FormatInt(sig.Occurrences, 10),
+		Time:       time.Now().UTC(),
+		Change:     ch,
+		Signature:  *sig,
+		Occurrence: f,
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return store.OutboxEntry{}, fmt.Errorf("encode signature event: %w", err)
+	}
+	return store.OutboxEntry{Subject: subject, MsgID: ev.ID, Data: data}, nil
+}
+
+// publish publishes outbox entries and waits for JetStream to confirm them
+// all; confirmed entries are deleted by the next commit.
+func (c *Consumer) publish(ctx context.Context, entries []store.OutboxEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(entries))
+	for _, e := range entries {
+		m := nats.NewMsg(e.Subject)
+		m.Data = e.Data
+		m.Header.Set(contract.HeaderMsgID, e.MsgID)
+		f, err := c.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish signature event %s: %w", e.MsgID, err)
+		}
+		futures = append(futures, f)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			c.published = append(c.published, entries[i].Seq)
+		case err := <-f.Err():
+			return fmt.Errorf("publish signature event %s: %w", entries[i].MsgID, err)
+		case <-ctx.Done():
+			return fmt.Errorf("publish signature event %s: %w", entries[i].MsgID, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// flushOutbox publishes what a previous run committed but could not
+// confirm, before anything new.
+func (c *Consumer) flushOutbox(ctx context.Context) error {
+	entries, err := c.store.Outbox()
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	c.log.Info("publishing signature events left by the previous run", "count", len(entries))
+	if err := c.publish(ctx, entries); err != nil {
+		return fmt.Errorf("flush outbox: %w", err)
+	}
+	return nil
+}
+
+func (c *Consumer) deadletter(ctx context.Context, it *item) error {
+	id := ""
+	if meta, err := it.msg.Metadata(); err == nil {
+		id = strconv.FormatUint(meta.Sequence.Stream, 10)
+	}
+	if err := c.dl.Publish(ctx, it.msg.Subject(), it.msg.Data(), it.invalid.Error(), id); err != nil {
+		return err
+	}
+	c.stats.Deadlettered.Add(1)
+	c.log.Warn("failure dead-lettered", "subject", it.msg.Subject(), "reason", it.invalid.Error())
+	return nil
+}
