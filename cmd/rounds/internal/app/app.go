@@ -1,0 +1,167 @@
+// Package app is the composition root of the rounds binary: it builds the
+// services a target names (all of them, or one), starts the embedded NATS
+// server when no external one is given, runs them together and stops them
+// in order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/rounds-dev/rounds/pkg/messaging"
+	"github.com/rounds-dev/rounds/pkg/natsserver"
+	"github.com/rounds-dev/rounds/services/diagnose"
+	"github.com/rounds-dev/rounds/services/ingest"
+	"github.com/rounds-dev/rounds/services/report"
+	"golang.org/x/sync/errgroup"
+)
+
+// Targets name what a process runs.
+const (
+	TargetAll      = "all"
+	TargetIngest   = ingest.Name
+	TargetDiagnose = diagnose.Name
+	TargetReport   = report.Name
+)
+
+// Config is the root configuration; each service's own config is embedded.
+type Config struct {
+	// NATSURL is the external server; empty runs the embedded one (only
+	// for TargetAll).
+	NATSURL string
+	// NATSListen is where the embedded server listens.
+	NATSListen string
+	// ConnectTimeout bounds the wait for the server at start.
+	ConnectTimeout time.Duration
+	// DataDir holds <service>/ Badger state and nats/ for the embedded
+	// server.
+	DataDir string
+	// ReportsDir receives markdown reports.
+	ReportsDir string
+	// Codebase is the target project's source, read-only.
+	Codebase string
+
+	Streams  messaging.StreamsConfig
+	Ingest   ingest.Config
+	Diagnose diagnose.Config
+	Report   report.Config
+}
+
+// DefaultConfig returns the defaults of every part.
+func DefaultConfig() Config {
+	return Config{
+		NATSListen:     "127.0.0.1:4222",
+		ConnectTimeout: 30 * time.Second,
+		DataDir:        filepath.Join(".rounds", "data"),
+		ReportsDir:     filepath.Join(".rounds", "reports"),
+		Codebase:       ".",
+		Streams:        messaging.DefaultStreamsConfig(),
+		Ingest:         ingest.DefaultConfig(),
+		Diagnose:       diagnose.DefaultConfig(),
+		Report:         report.DefaultConfig(),
+	}
+}
+
+// resolve spreads the root settings into each service's config.
+func (c *Config) resolve() {
+	c.Ingest.DataDir = filepath.Join(c.DataDir, ingest.Name)
+	c.Ingest.Streams = c.Streams
+	c.Diagnose.DataDir = filepath.Join(c.DataDir, diagnose.Name)
+	c.Diagnose.Codebase = c.Codebase
+	c.Diagnose.Streams = c.Streams
+	c.Report.DataDir = filepath.Join(c.DataDir, report.Name)
+	c.Report.ReportsDir = c.ReportsDir
+	c.Report.Streams = c.Streams
+}
+
+// runner is a service ready to run.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// Hooks let a caller watch the process: tests and the benchmark use them.
+type Hooks struct {
+	// Started is called once every service is built, before they run.
+	Started func(Running)
+}
+
+// Running describes a started process.
+type Running struct {
+	NATSURL string
+	Ingest  *ingest.Service // nil when not part of the target
+}
+
+// Run runs target until ctx ends or one service fails, which stops the
+// others. It prints where NATS listens and where reports go to out.
+func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out io.Writer, hooks Hooks) error {
+	cfg.resolve()
+	switch target {
+	case TargetAll, TargetIngest, TargetDiagnose, TargetReport:
+	default:
+		return fmt.Errorf("unknown target %q: want all, ingest, diagnose or report", target)
+	}
+	url := cfg.NATSURL
+	if url == "" {
+		if target != TargetAll {
+			url = messaging.DefaultURL
+		} else {
+			srv, err := natsserver.Start(natsserver.Config{Listen: cfg.NATSListen, StoreDir: filepath.Join(cfg.DataDir, "nats")}, log)
+			if err != nil {
+				return err
+			}
+			// Deferred first, so it runs last: after every service has
+			// drained its connections.
+			defer srv.Shutdown()
+			url = srv.ClientURL()
+			fmt.Fprintf(out, "NATS (embedded, JetStream) listening on %s\n", url)
+		}
+	}
+	dial := messaging.URLDialer(url, cfg.ConnectTimeout, log)
+
+	var runners []runner
+	running := Running{NATSURL: url}
+	if target == TargetAll || target == TargetIngest {
+		svc, err := ingest.New(cfg.Ingest, dial, log)
+		if err != nil {
+			return err
+		}
+		running.Ingest = svc
+		runners = append(runners, svc)
+	}
+	if target == TargetAll || target == TargetDiagnose {
+		svc, err := diagnose.New(cfg.Diagnose, dial, log)
+		if err != nil {
+			return err
+		}
+		runners = append(runners, svc)
+	}
+	if target == TargetAll || target == TargetReport {
+		svc, err := report.New(cfg.Report, dial, log)
+		if err != nil {
+			return err
+		}
+		runners = append(runners, svc)
+		abs, _ := filepath.Abs(cfg.ReportsDir)
+		fmt.Fprintf(out, "Reports are written under %s\n", abs)
+	}
+	if hooks.Started != nil {
+		hooks.Started(running)
+	}
+	log.Info("rounds running", "target", target, "nats_url", url)
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range runners {
+		g.Go(func() error { return r.Run(gctx) })
+	}
+	err := g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("rounds stopped")
+	return nil
+}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
+)
+
+func runAll(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "run", "run [flags]\n\nRuns ingest, diagnose and report in one process, with an embedded NATS\nserver (JetStream) unless --nats-url names one. Ctrl-C stops it cleanly.")
+	cfg := serviceFlags(fs, true)
+	logCfg := logFlags(fs)
+	if err := parse(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %s", joinUsage(fs.Args()))
+	}
+	log, err := newLogger(env, logCfg)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx, app.TargetAll, *cfg, log, env.Stdout, app.Hooks{})
+}
+
+func runService(target string) func(ctx context.Context, env Env, args []string) error {
+	return func(ctx context.Context, env Env, args []string) error {
+		fs := newFlagSet(env, target, target+" [flags]\n\nRuns the "+target+" service against the NATS server at --nats-url.")
+		cfg := serviceFlags(fs, false)
+		logCfg := logFlags(fs)
+		if err := parse(fs, env, args); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usageError("unexpected arguments: %s", joinUsage(fs.Args()))
+		}
+		log, err := newLogger(env, logCfg)
+		if err != nil {
+			return err
+		}
+		return app.Run(ctx, target, *cfg, log, env.Stdout, app.Hooks{})
+	}
+}
