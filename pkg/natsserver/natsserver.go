@@ -18,7 +18,7 @@ type Config struct {
 	Listen string
 	// StoreDir holds JetStream's file storage.
 	StoreDir string
-	// MaxPayload caps a message's size; 0 keeps the server default (1 MiB).
+	// MaxPayload caps a message's size; 0 means DefaultMaxPayload.
 	MaxPayload int32
 }
 
@@ -45,6 +45,10 @@ func splitListen(listen string) (string, int, error) {
 	return host, p, nil
 }
 
+// DefaultMaxPayload lets a failure event at its limit (contract.MaxFailureBytes)
+// through with its headers; NATS' own default, 1 MiB, would not.
+const DefaultMaxPayload = 8 << 20
+
 // Server is a running embedded NATS server.
 type Server struct {
 	ns *server.Server
@@ -65,6 +69,9 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("embedded nats server: %w (is another Rounds or NATS running? use --nats-listen or --nats-url)", err)
 		}
 		l.Close()
+	}
+	if cfg.MaxPayload == 0 {
+		cfg.MaxPayload = DefaultMaxPayload
 	}
 	opts := &server.Options{
 		ServerName: "rounds-embedded",

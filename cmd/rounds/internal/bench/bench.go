@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -22,6 +23,8 @@ type Config struct {
 	Bugs     int
 	// Dir holds the server's and the services' state.
 	Dir string
+	// Log receives the services' logs.
+	Log *slog.Logger
 }
 
 // Run measures and prints, ending with the line "ingest/raw ratio: 0.NN".
@@ -48,7 +51,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "raw JetStream publish+consume: %.0f msg/s (%s)\n", rate(len(msgs), raw), raw.Round(time.Millisecond))
 
-	ing, err := measureIngest(ctx, srv.ClientURL(), cfg.Dir, msgs)
+	ing, err := measureIngest(ctx, srv.ClientURL(), cfg.Dir, msgs, cfg.Log)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -136,7 +139,7 @@ func measureRaw(ctx context.Context, url string, msgs [][]byte) (time.Duration, 
 
 // measureIngest runs every service in this process against the server and
 // publishes the messages as failures, until ingest has committed them all.
-func measureIngest(ctx context.Context, url, dir string, msgs [][]byte) (time.Duration, error) {
+func measureIngest(ctx context.Context, url, dir string, msgs [][]byte, log *slog.Logger) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cfg := app.DefaultConfig()
@@ -147,7 +150,7 @@ func measureIngest(ctx context.Context, url, dir string, msgs [][]byte) (time.Du
 	started := make(chan app.Running, 1)
 	appErr := make(chan error, 1)
 	go func() {
-		appErr <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), io.Discard, app.Hooks{Started: func(r app.Running) { started <- r }})
+		appErr <- app.Run(ctx, app.TargetAll, cfg, log, io.Discard, app.Hooks{Started: func(r app.Running) { started <- r }})
 	}()
 	var running app.Running
 	select {

@@ -15,9 +15,20 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	cfg := bench.Config{}
 	fs.IntVar(&cfg.Failures, "failures", 100000, "how many failures to publish")
 	fs.IntVar(&cfg.Bugs, "bugs", 200, "how many distinct bugs they come from")
-	if err := parse(fs, env, args); err != nil {
+	logCfg := logFlags(fs)
+	logCfg.Level = "warn"
+	operands, err := parse(fs, env, args)
+	if err != nil {
 		return err
 	}
+	if len(operands) > 0 {
+		return usageError("unexpected arguments: %s", joinUsage(operands))
+	}
+	log, err := newLogger(env, logCfg)
+	if err != nil {
+		return err
+	}
+	cfg.Log = log
 	if cfg.Failures < 1 || cfg.Bugs < 1 || cfg.Bugs > cfg.Failures {
 		return usageError("--failures and --bugs must be positive, with bugs <= failures")
 	}

@@ -19,18 +19,33 @@ func newFlagSet(env Env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args, then fills what was not given from the environment.
-func parse(fs *flag.FlagSet, env Env, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
+// parse parses args, flags and operands in any order (everything after
+// "--" is an operand), then fills what was not given from the environment.
+// It returns the operands.
+func parse(fs *flag.FlagSet, env Env, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			operands = append(operands, rest...)
+			break
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
 	}
 	if err := envflag.Apply(fs, env.Lookup); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return nil
+	return operands, nil
 }
 
 // logFlags registers --log-format and --log-level.

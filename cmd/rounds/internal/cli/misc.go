@@ -11,8 +11,12 @@ import (
 
 func version(_ context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "version", "version")
-	if err := parse(fs, env, args); err != nil {
+	operands, err := parse(fs, env, args)
+	if err != nil {
 		return err
+	}
+	if len(operands) > 0 {
+		return usageError("unexpected arguments: %s", joinUsage(operands))
 	}
 	fmt.Fprintf(env.Stdout, "rounds %s\n", env.Version)
 	return nil
@@ -22,8 +26,12 @@ func version(_ context.Context, env Env, args []string) error {
 // debugger, and the hook of the log-template benchmark.
 func template(_ context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "template", "template < messages\n\nPrints the grouping template of each line of stdin, one per line.")
-	if err := parse(fs, env, args); err != nil {
+	operands, err := parse(fs, env, args)
+	if err != nil {
 		return err
+	}
+	if len(operands) > 0 {
+		return usageError("unexpected arguments: %s", joinUsage(operands))
 	}
 	in := bufio.NewReaderSize(env.Stdin, 1<<20)
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)

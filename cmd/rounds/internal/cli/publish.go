@@ -29,7 +29,8 @@ func publish(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&opts.Branch, "branch", "", "branch the tests ran on")
 	fs.StringVar(&opts.CIURL, "ci-url", "", "link to the CI run")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for NATS")
-	if err := parse(fs, env, args); err != nil {
+	operands, err := parse(fs, env, args)
+	if err != nil {
 		return err
 	}
 	if opts.Project == "" {
@@ -38,7 +39,7 @@ func publish(ctx context.Context, env Env, args []string) error {
 	if !contract.ValidToken(opts.Project) {
 		return usageError("--project %q: use 1-64 of A-Z a-z 0-9 - _", opts.Project)
 	}
-	if fs.NArg() == 0 {
+	if len(operands) == 0 {
 		return usageError("name at least one file, glob or - for stdin")
 	}
 	if opts.RunID == "" {
@@ -46,7 +47,7 @@ func publish(ctx context.Context, env Env, args []string) error {
 	}
 	opts.Time = time.Now().UTC()
 
-	files, err := expand(fs.Args())
+	files, err := expand(operands)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func publish(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	subject, _ := contract.FailureSubject(opts.Project)
-	fmt.Fprintf(env.Stdout, "published %d failures from %d files to %s (run %s)", res.Published, len(files), subject, opts.RunID)
+	fmt.Fprintf(env.Stdout, "published %d failure%s from %d file%s to %s (run %s)", res.Published, plural(int64(res.Published)), len(files), plural(int64(len(files))), subject, opts.RunID)
 	if res.Duplicates > 0 {
 		fmt.Fprintf(env.Stdout, "; %d already published", res.Duplicates)
 	}

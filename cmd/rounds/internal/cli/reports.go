@@ -21,8 +21,12 @@ func reports(ctx context.Context, env Env, args []string) error {
 	project := fs.String("project", "", "only this project's reports (default: every project)")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for NATS")
-	if err := parse(fs, env, args); err != nil {
+	operands, err := parse(fs, env, args)
+	if err != nil {
 		return err
+	}
+	if len(operands) > 0 {
+		return usageError("unexpected arguments: %s", joinUsage(operands))
 	}
 	if !*follow {
 		return usageError("--follow is required: rounds reports prints report events as they arrive (past reports are the files under --reports-dir)")

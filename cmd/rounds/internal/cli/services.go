@@ -10,11 +10,12 @@ func runAll(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "run", "run [flags]\n\nRuns ingest, diagnose and report in one process, with an embedded NATS\nserver (JetStream) unless --nats-url names one. Ctrl-C stops it cleanly.")
 	cfg := serviceFlags(fs, true)
 	logCfg := logFlags(fs)
-	if err := parse(fs, env, args); err != nil {
+	operands, err := parse(fs, env, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments: %s", joinUsage(fs.Args()))
+	if len(operands) > 0 {
+		return usageError("unexpected arguments: %s", joinUsage(operands))
 	}
 	log, err := newLogger(env, logCfg)
 	if err != nil {
@@ -28,11 +29,12 @@ func runService(target string) func(ctx context.Context, env Env, args []string)
 		fs := newFlagSet(env, target, target+" [flags]\n\nRuns the "+target+" service against the NATS server at --nats-url.")
 		cfg := serviceFlags(fs, false)
 		logCfg := logFlags(fs)
-		if err := parse(fs, env, args); err != nil {
+		operands, err := parse(fs, env, args)
+		if err != nil {
 			return err
 		}
-		if fs.NArg() > 0 {
-			return usageError("unexpected arguments: %s", joinUsage(fs.Args()))
+		if len(operands) > 0 {
+			return usageError("unexpected arguments: %s", joinUsage(operands))
 		}
 		log, err := newLogger(env, logCfg)
 		if err != nil {
