@@ -38,7 +38,8 @@ type Config struct {
 
 // Stats counts what the consumer did; safe for concurrent reads.
 type Stats struct {
-	// Applied counts occurrences committed to their signatures.
+	// Applied counts occurrences committed to their signatures (counted
+	// at the commit, before their acks).
 	Applied atomic.Int64
 	// Duplicates counts events whose id was already counted.
 	Duplicates atomic.Int64
@@ -253,6 +254,8 @@ func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
 		return err
 	}
 	c.published = nil
+	c.stats.Applied.Add(int64(len(b.Events)))
+	c.stats.Duplicates.Add(int64(len(keys) - len(b.Events)))
 
 	if err := c.publish(ctx, b.Outbox); err != nil {
 		// Committed but not confirmed: the outbox keeps the events and
@@ -273,15 +276,27 @@ func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
 		}
 		_ = it.msg.Ack()
 	}
-	c.stats.Applied.Add(int64(len(b.Events)))
-	c.stats.Duplicates.Add(int64(len(keys) - len(b.Events)))
 	return nil
 }
+
+// maxOccurrenceStack bounds the stack an event carries as its sample
+// occurrence: the innermost frames are what diagnosis reads, and the event
+// must stay well within a NATS message.
+const maxOccurrenceStack = 64 << 10
 
 func signatureEvent(sig *contract.Signature, ch contract.SignatureChange, f *contract.Failure) (store.OutboxEntry, error) {
 	subject, err := contract.SignatureSubject(sig.Project, ch)
 	if err != nil {
 		return store.OutboxEntry{}, err
+	}
+	if len(f.Error.Stack) > maxOccurrenceStack {
+		trimmed := *f
+		cut := maxOccurrenceStack
+		for cut > 0 && trimmed.Error.Stack[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		trimmed.Error.Stack = trimmed.Error.Stack[:cut] + "\n… [truncated by ingest]"
+		f = &trimmed
 	}
 	ev := contract.SignatureChanged{
 		Schema: contract.SchemaSignature,
