@@ -2,6 +2,7 @@ package grouping
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 
@@ -48,21 +49,21 @@ func Fingerprint(f *contract.Failure) Result {
 		comps = append(comps, contract.Component{Name: "stack", Value: stack})
 	}
 
+	// Every field is length-prefixed, so no value can imitate a boundary.
 	h := sha256.New()
-	var buf [1]byte
-	buf[0] = byte(Version)
-	h.Write(buf[:])
+	var buf [binary.MaxVarintLen64]byte
+	h.Write(buf[:binary.PutUvarint(buf[:], Version)])
 	for _, c := range comps {
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c.Name)))])
 		h.Write([]byte(c.Name))
-		h.Write([]byte{0})
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c.Value)))])
 		h.Write([]byte(c.Value))
-		h.Write([]byte{0})
 	}
 	return Result{
 		Fingerprint: hex.EncodeToString(h.Sum(nil)),
 		Components:  comps,
 		Template:    tmpl,
-		Title:       title(f, tmpl),
+		Title:       title(f),
 	}
 }
 
@@ -111,7 +112,7 @@ func normalizedStack(f *contract.Failure) string {
 		} else {
 			rest = ""
 		}
-		t := Template(line)
+		t := template(line, true)
 		if !meaningful(t) {
 			continue
 		}
@@ -135,9 +136,11 @@ func meaningful(t string) bool {
 	return false
 }
 
-func title(f *contract.Failure, tmpl string) string {
+// title names the signature by its test or service, error type and the
+// first line of its message, templated.
+func title(f *contract.Failure) string {
 	what := f.Error.Type
-	if first := firstLine(tmpl); first != "" {
+	if first := Template(firstLine(f.Error.Message)); first != "" {
 		if what != "" {
 			what += ": "
 		}

@@ -19,8 +19,20 @@ const maxTemplateInput = 4 << 10
 // digit (numbers, hex, ids, times, versions, ports), paths and URLs, e-mail
 // addresses, and quoted values. Runs of white space become one space.
 func Template(msg string) string {
+	return template(msg, false)
+}
+
+// template masks msg. In a stack line (stackLine), a path keeps its last
+// element: a file or a function qualified by its package, which say where
+// it broke, while the directories before it vary from machine to machine.
+func template(msg string, stackLine bool) string {
 	if len(msg) > maxTemplateInput {
-		msg = msg[:maxTemplateInput]
+		cut := maxTemplateInput
+		// Not inside a rune (which is at most 4 bytes long).
+		for back := 0; back < 3 && msg[cut]&0xC0 == 0x80; back++ {
+			cut--
+		}
+		msg = msg[:cut]
 	}
 	var b strings.Builder
 	b.Grow(len(msg))
@@ -55,10 +67,14 @@ func Template(msg string) string {
 			for j < len(msg) && !isDelim(msg[j]) && !isSpace(msg[j]) && !isQuote(msg[j]) {
 				j++
 			}
-			if isVariable(msg[i:j]) {
+			w := msg[i:j]
+			if stackLine {
+				w = lastPathElement(w)
+			}
+			if isVariable(w) {
 				b.WriteString(Mask)
 			} else {
-				b.WriteString(msg[i:j])
+				b.WriteString(w)
 			}
 			i = j
 		}
@@ -98,6 +114,18 @@ func isVariable(w string) bool {
 		}
 	}
 	return false
+}
+
+func lastPathElement(w string) string {
+	for k := len(w) - 1; k >= 0; k-- {
+		if w[k] == '/' || w[k] == '\\' {
+			if k == len(w)-1 {
+				return w
+			}
+			return w[k+1:]
+		}
+	}
+	return w
 }
 
 func isDelim(c byte) bool {

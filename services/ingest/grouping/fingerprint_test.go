@@ -1,0 +1,646 @@
+package grouping
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rounds-dev/rounds/pkg/contract"
+)
+
+// occurrence holds what changes between two occurrences of one bug.
+type occurrence struct {
+	id        string
+	goroutine int
+	line      int
+	offset    string // +0x.. after a file line
+	pointer   string // an argument's address
+	tmpDir    string
+	port      int
+	order     string
+	crlf      bool
+}
+
+func firstOccurrence() occurrence {
+	return occurrence{
+		id:        "evt-1",
+		goroutine: 7,
+		line:      42,
+		offset:    "+0x1d",
+		pointer:   "0xc000012345",
+		tmpDir:    "/tmp/TestCheckout3141592/001",
+		port:      41234,
+		order:     "123e4567-e89b-12d3-a456-426614174000",
+	}
+}
+
+// checkoutFailure is one occurrence of a Go test failing to reach its
+// cache, with a panic's stack as text.
+func checkoutFailure(o occurrence) *contract.Failure {
+	stack := fmt.Sprintf(`goroutine %d [running]:
+github.com/acme/shop/cart.(*Cart).Checkout(%s, {0x%x, 0x3})
+	/home/runner/work/shop/cart/cart.go:%d %s
+github.com/acme/shop/cart.TestCheckout(%s)
+	/home/runner/work/shop/cart/cart_test.go:%d %s
+testing.tRunner(%s, 0x5b1e28)
+	/usr/local/go/src/testing/testing.go:1792 +0xf4
+created by testing.(*T).Run in goroutine 1
+	/usr/local/go/src/testing/testing.go:1851 +0x413
+`, o.goroutine, o.pointer, o.line*1000, o.line, o.offset, o.pointer, o.line+17, o.offset, o.pointer)
+	if o.crlf {
+		stack = strings.ReplaceAll(stack, "\n", "\r\n")
+	}
+	return &contract.Failure{
+		Schema:  contract.SchemaFailure,
+		ID:      o.id,
+		Project: "shop",
+		Time:    time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Kind:    contract.KindTest,
+		Test:    &contract.TestIdentity{Framework: "go", Suite: "github.com/acme/shop/cart", Name: "TestCheckout"},
+		Error: contract.ErrorInfo{
+			Type: "*net.OpError",
+			Message: fmt.Sprintf("checkout order %s: dial tcp 127.0.0.1:%d: connect: connection refused (cache %s/cart.db)",
+				o.order, o.port, o.tmpDir),
+			Stack: stack,
+		},
+		Run: contract.RunInfo{ID: "run-1", Commit: "abc123", Branch: "main", Attempt: 1},
+	}
+}
+
+func with(o occurrence, change func(*occurrence)) *contract.Failure {
+	change(&o)
+	return checkoutFailure(o)
+}
+
+func changed(f *contract.Failure, change func(*contract.Failure)) *contract.Failure {
+	change(f)
+	return f
+}
+
+func yes() *bool { b := true; return &b }
+func no() *bool  { b := false; return &b }
+
+// framesFailure is a runtime failure whose publisher sent frames.
+func framesFailure(frames ...contract.Frame) *contract.Failure {
+	return &contract.Failure{
+		Schema: contract.SchemaFailure, ID: "evt-1", Project: "shop",
+		Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Kind: contract.KindRuntime,
+		Service: &contract.ServiceIdentity{Name: "api", Version: "1.2.3", Host: "pod-7f9c"},
+		Error:   contract.ErrorInfo{Type: "NullPointerException", Message: "cart is null", Frames: frames},
+	}
+}
+
+func frame(module, function string, line int, inApp *bool) contract.Frame {
+	return contract.Frame{Module: module, Function: function, File: module + ".java", Line: line, Column: line % 7, InApp: inApp}
+}
+
+func manyFrames(n int, last string) []contract.Frame {
+	fr := make([]contract.Frame, 0, n+1)
+	for i := range n {
+		fr = append(fr, frame("com.acme.shop", fmt.Sprintf("step%c", 'a'+i%26), i, yes()))
+	}
+	return append(fr, frame("com.acme.shop", last, n, yes()))
+}
+
+func manyStackLines(n int, last string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "\tat com.acme.Shop.step%c(Shop.java:%d)\n", 'a'+i%26, i)
+	}
+	fmt.Fprintf(&b, "\tat com.acme.Shop.%s(Shop.java:1)\n", last)
+	return b.String()
+}
+
+func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b *contract.Failure
+	}{
+		{
+			name: "occurrences differing only in line numbers group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.line = 57 }),
+		},
+		{
+			name: "occurrences differing only in temp paths group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.tmpDir = "/tmp/TestCheckout2718281/003" }),
+		},
+		{
+			name: "occurrences differing only in goroutine ids group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.goroutine = 1234 }),
+		},
+		{
+			name: "occurrences differing only in addresses group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.offset, o.pointer = "+0x2f", "0xc00009c000" }),
+		},
+		{
+			name: "occurrences differing only in ports group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.port = 39999 }),
+		},
+		{
+			name: "occurrences differing only in ids group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.order = "f47ac10b-58cc-4372-a567-0e02b2c3d479" }),
+		},
+		{
+			name: "occurrences differing only in CRLF line endings group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.crlf = true }),
+		},
+		{
+			name: "occurrences differing in every variable part at once group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b: checkoutFailure(occurrence{
+				id: "evt-2", goroutine: 99, line: 8, offset: "+0x4a", pointer: "0xc0001f0000",
+				tmpDir: "/tmp/TestCheckout1/009", port: 1, order: "00000000-0000-0000-0000-000000000001",
+			}),
+		},
+		{
+			name: "occurrences from other runs, commits and times group together",
+			a:    checkoutFailure(firstOccurrence()),
+			b: changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) {
+				f.ID = "evt-2"
+				f.Time = f.Time.Add(36 * time.Hour)
+				f.Run = contract.RunInfo{ID: "run-2", Commit: "def456", Branch: "feature", Attempt: 2, CIURL: "https://ci.example.com/2"}
+				f.Attributes = map[string]string{"os": "linux"}
+				f.Test.File = "cart/cart_test.go"
+				f.Test.Line = 88
+				f.Test.Framework = "gotestsum"
+			}),
+		},
+		{
+			name: "frames differing only in file, line and column group together",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes()), frame("com.acme.Api", "handle", 40, nil)),
+			b: framesFailure(
+				contract.Frame{Module: "com.acme.Cart", Function: "total", File: "other/Cart.java", Line: 99, Column: 3, InApp: yes()},
+				contract.Frame{Module: "com.acme.Api", Function: "handle", File: "Api.kt", Line: 1},
+			),
+		},
+		{
+			name: "frames outside the app are ignored",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes()), frame("com.acme.Api", "handle", 40, yes())),
+			b: framesFailure(
+				frame("java.util.ArrayList", "get", 1, no()),
+				frame("com.acme.Cart", "total", 12, yes()),
+				frame("org.springframework.Dispatcher", "dispatch", 2, no()),
+				frame("com.acme.Api", "handle", 40, yes()),
+				frame("java.lang.Thread", "run", 3, no()),
+			),
+		},
+		{
+			name: "a failure whose frames are all outside the app groups with one without a stack",
+			a:    framesFailure(),
+			b:    framesFailure(frame("java.lang.Thread", "run", 3, no()), frame("java.util.ArrayList", "get", 1, no())),
+		},
+		{
+			name: "the stack text is ignored when frames are sent",
+			a: changed(framesFailure(frame("com.acme.Cart", "total", 12, yes())), func(f *contract.Failure) {
+				f.Error.Stack = "at com.acme.Cart.total(Cart.java:12)"
+			}),
+			b: changed(framesFailure(frame("com.acme.Cart", "total", 12, yes())), func(f *contract.Failure) {
+				f.Error.Stack = "at com.acme.Other.thing(Other.java:1)"
+			}),
+		},
+		{
+			name: "frames past the thirtieth in-app one are ignored",
+			a:    framesFailure(manyFrames(maxStackLines, "outerA")...),
+			b:    framesFailure(manyFrames(maxStackLines, "outerB")...),
+		},
+		{
+			name: "stack lines past the thirtieth meaningful one are ignored",
+			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxStackLines, "outerA") }),
+			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxStackLines, "outerB") }),
+		},
+		{
+			name: "masked-only stack lines do not count towards the thirty",
+			a: changed(framesFailure(), func(f *contract.Failure) {
+				f.Error.Stack = strings.Repeat("\t0xc000012345 +0x1d\n\n", 40) + manyStackLines(maxStackLines-1, "same")
+			}),
+			b: changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxStackLines-1, "same") }),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := Fingerprint(tt.a), Fingerprint(tt.b)
+			if a.Fingerprint != b.Fingerprint {
+				t.Errorf("fingerprints differ:\n%s\nvs\n%s", components(a), components(b))
+			}
+		})
+	}
+}
+
+func TestFingerprintSplitsDifferentBugs(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b *contract.Failure
+	}{
+		{
+			name: "different tests do not group",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Test.Name = "TestRefund" }),
+		},
+		{
+			name: "the same test name in different suites does not group",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Test.Suite = "github.com/acme/shop/billing" }),
+		},
+		{
+			name: "different services do not group",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes())),
+			b:    changed(framesFailure(frame("com.acme.Cart", "total", 12, yes())), func(f *contract.Failure) { f.Service.Name = "worker" }),
+		},
+		{
+			name: "different error types do not group",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Error.Type = "*os.SyscallError" }),
+		},
+		{
+			name: "an error type does not group with none",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Error.Type = "" }),
+		},
+		{
+			name: "connection refused does not group with permission denied",
+			a:    checkoutFailure(firstOccurrence()),
+			b: changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) {
+				f.Error.Message = strings.Replace(f.Error.Message, "connection refused", "permission denied", 1)
+			}),
+		},
+		{
+			name: "different in-app functions do not group",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes()), frame("com.acme.Api", "handle", 40, yes())),
+			b:    framesFailure(frame("com.acme.Cart", "subtotal", 12, yes()), frame("com.acme.Api", "handle", 40, yes())),
+		},
+		{
+			name: "the same function in different modules does not group",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes())),
+			b:    framesFailure(frame("com.acme.Invoice", "total", 12, yes())),
+		},
+		{
+			name: "frames with in-app unset count as the app's",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, nil)),
+			b:    framesFailure(frame("com.acme.Cart", "subtotal", 12, nil)),
+		},
+		{
+			name: "in-app frames in another order do not group",
+			a:    framesFailure(frame("com.acme.Cart", "total", 1, yes()), frame("com.acme.Api", "handle", 2, yes())),
+			b:    framesFailure(frame("com.acme.Api", "handle", 2, yes()), frame("com.acme.Cart", "total", 1, yes())),
+		},
+		{
+			name: "different functions in a text stack do not group",
+			a:    checkoutFailure(firstOccurrence()),
+			b: changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) {
+				f.Error.Stack = strings.Replace(f.Error.Stack, "(*Cart).Checkout", "(*Cart).Pay", 1)
+			}),
+		},
+		{
+			// A stack line must not be masked like a message, where a word
+			// holding '/' is a path: "github.com/acme/shop/cart.Add" would
+			// become <*> and the line "<*>(<*>)" be dropped as meaningless.
+			name: "different package-level functions in a Go text stack do not group",
+			a: changed(framesFailure(), func(f *contract.Failure) {
+				f.Error.Stack = "goroutine 7 [running]:\ngithub.com/acme/shop/cart.Add(0x1)\n\t/src/cart/cart.go:10 +0x1d\n"
+			}),
+			b: changed(framesFailure(), func(f *contract.Failure) {
+				f.Error.Stack = "goroutine 7 [running]:\ngithub.com/acme/shop/billing.Refund(0x1)\n\t/src/billing/refund.go:10 +0x1d\n"
+			}),
+		},
+		{
+			// Masked like a message, only "<*>(*Cart).Total" would be left.
+			name: "the same method of types in different Go packages does not group",
+			a: changed(framesFailure(), func(f *contract.Failure) {
+				f.Error.Stack = "github.com/acme/shop/cart.(*Cart).Total(0x1)\n\t/src/cart/cart.go:10 +0x1d\n"
+			}),
+			b: changed(framesFailure(), func(f *contract.Failure) {
+				f.Error.Stack = "github.com/acme/shop/legacy.(*Cart).Total(0x1)\n\t/src/legacy/cart.go:10 +0x1d\n"
+			}),
+		},
+		{
+			name: "a stack does not group with none",
+			a:    checkoutFailure(firstOccurrence()),
+			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Error.Stack = "" }),
+		},
+		{
+			name: "a quoted value's presence splits even though its content is masked",
+			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Message = `unknown column "x"` }),
+			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Message = `unknown column x` }),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := Fingerprint(tt.a), Fingerprint(tt.b)
+			if a.Fingerprint == b.Fingerprint {
+				t.Errorf("fingerprints are the same:\n%s\nvs\n%s", components(a), components(b))
+			}
+		})
+	}
+}
+
+func components(r Result) string {
+	var b strings.Builder
+	for _, c := range r.Components {
+		fmt.Fprintf(&b, "  %s: %q\n", c.Name, c.Value)
+	}
+	return b.String()
+}
+
+func TestFingerprintResult(t *testing.T) {
+	tests := []struct {
+		name string
+		f    *contract.Failure
+		want Result // Fingerprint is only checked to be hex SHA-256
+	}{
+		{
+			name: "a test failure with frames names the test, type, template and in-app frames",
+			f: &contract.Failure{
+				Kind: contract.KindTest,
+				Test: &contract.TestIdentity{Suite: "cart", Name: "TestAdd"},
+				Error: contract.ErrorInfo{Type: "AssertionError", Message: "expected 3, got 4", Frames: []contract.Frame{
+					frame("shop/cart", "Add", 10, yes()),
+					frame("testing", "tRunner", 20, no()),
+					frame("shop/cart", "TestAdd", 30, nil),
+				}},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "test", Value: "cart.TestAdd"},
+					{Name: "type", Value: "AssertionError"},
+					{Name: "message", Value: "expected <*>, got <*>"},
+					{Name: "stack", Value: "shop/cart Add\nshop/cart TestAdd"},
+				},
+				Template: "expected <*>, got <*>",
+				Title:    "cart.TestAdd: AssertionError: expected <*>, got <*>",
+			},
+		},
+		{
+			name: "a test without a suite is named by its name alone",
+			f: &contract.Failure{
+				Kind:  contract.KindTest,
+				Test:  &contract.TestIdentity{Name: "test_add"},
+				Error: contract.ErrorInfo{Message: "assert 3 == 4"},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "test", Value: "test_add"},
+					{Name: "message", Value: "assert <*> == <*>"},
+				},
+				Template: "assert <*> == <*>",
+				Title:    "test_add: assert <*> == <*>",
+			},
+		},
+		{
+			name: "a runtime failure with a text stack names the service and the meaningful lines",
+			f: &contract.Failure{
+				Kind:    contract.KindRuntime,
+				Service: &contract.ServiceIdentity{Name: "api"},
+				Error: contract.ErrorInfo{
+					Message: "runtime error: index out of range [5] with length 3\ngoroutine 1 [running]:",
+					Stack:   "goroutine 1 [running]:\nmain.handle(0x5)\n\t/app/main.go:12 +0x1d\n\n",
+				},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "service", Value: "api"},
+					{Name: "message", Value: "runtime error: index out of range [<*>] with length <*> goroutine <*> [running]:"},
+					{Name: "stack", Value: "goroutine <*> [running]:\nmain.handle(<*>)\nmain.go:<*> <*>"},
+				},
+				Template: "runtime error: index out of range [<*>] with length <*> goroutine <*> [running]:",
+				Title:    "api: runtime error: index out of range [<*>] with length <*>",
+			},
+		},
+		{
+			name: "a Go text stack keeps the package and file names but not their directories",
+			f: &contract.Failure{
+				Kind:    contract.KindRuntime,
+				Service: &contract.ServiceIdentity{Name: "api"},
+				Error: contract.ErrorInfo{
+					Message: "boom",
+					Stack: "goroutine 7 [running]:\n" +
+						"github.com/acme/shop/cart.(*Cart).Total(0x0)\n" +
+						"\t/home/runner/work/shop/cart/cart.go:17 +0x1d\n" +
+						"github.com/acme/shop/cart.TestTotal(0xc000103520)\n" +
+						"\tC:\\work\\shop\\cart\\cart_test.go:12 +0x2c\n",
+				},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "service", Value: "api"},
+					{Name: "message", Value: "boom"},
+					{Name: "stack", Value: "goroutine <*> [running]:\n" +
+						"cart.(*Cart).Total(<*>)\ncart.go:<*> <*>\n" +
+						"cart.TestTotal(<*>)\nC:cart_test.go:<*> <*>"},
+				},
+				Template: "boom",
+				Title:    "api: boom",
+			},
+		},
+		{
+			name: "a failure with neither test nor service has no identity component",
+			f:    &contract.Failure{Error: contract.ErrorInfo{Type: "Error"}},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "type", Value: "Error"},
+					{Name: "message", Value: ""},
+				},
+				Template: "",
+				Title:    "Error",
+			},
+		},
+		{
+			name: "a long title is clipped to 120 bytes with an ellipsis",
+			f: &contract.Failure{
+				Kind:  contract.KindTest,
+				Test:  &contract.TestIdentity{Name: "T"},
+				Error: contract.ErrorInfo{Type: "E", Message: strings.Repeat("é", 100)},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "test", Value: "T"},
+					{Name: "type", Value: "E"},
+					{Name: "message", Value: strings.Repeat("é", 100)},
+				},
+				Template: strings.Repeat("é", 100),
+				Title:    "T: E: " + strings.Repeat("é", 58) + "…",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Fingerprint(tt.f)
+			if raw, err := hex.DecodeString(got.Fingerprint); err != nil || len(raw) != 32 {
+				t.Errorf("Fingerprint = %q, want 64 hex digits", got.Fingerprint)
+			}
+			got.Fingerprint = ""
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Fingerprint gave\n%#v\nwant\n%#v", got, tt.want)
+			}
+		})
+	}
+}
+
+// pinnedFingerprints are the fingerprints of checkoutFailure(firstOccurrence())
+// by fingerprint version. Stored signatures carry the version they were
+// computed with: a change to what goes into a fingerprint must come with a
+// new Version, or old signatures split from their new occurrences.
+var pinnedFingerprints = map[int]string{
+	1: "4de9262b88fe3600a982c8c187b6e9565f2c6bb949b62066dcfb309467719106",
+}
+
+func TestFingerprintOfAKnownFailureIsPinnedToItsVersion(t *testing.T) {
+	got := Fingerprint(checkoutFailure(firstOccurrence()))
+	want, ok := pinnedFingerprints[Version]
+	if !ok {
+		t.Fatalf("no fingerprint pinned for version %d: add %q\n%s", Version, got.Fingerprint, components(got))
+	}
+	if got.Fingerprint != want {
+		t.Errorf("fingerprint of version %d changed without a new Version:\n got %s\nwant %s\n%s", Version, got.Fingerprint, want, components(got))
+	}
+}
+
+func TestSignatureID(t *testing.T) {
+	fp := Fingerprint(checkoutFailure(firstOccurrence())).Fingerprint
+	other := Fingerprint(framesFailure()).Fingerprint
+	id := SignatureID("shop", fp)
+
+	if raw, err := hex.DecodeString(id); err != nil || len(raw) != 8 {
+		t.Fatalf("SignatureID = %q, want 16 hex digits", id)
+	}
+	tests := []struct {
+		name      string
+		got       string
+		wantEqual bool
+	}{
+		{"the same project and fingerprint give the same id", SignatureID("shop", fp), true},
+		{"another project gives another id", SignatureID("billing", fp), false},
+		{"a project whose name extends another gives another id", SignatureID("shop2", fp), false},
+		{"another fingerprint gives another id", SignatureID("shop", other), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if (tt.got == id) != tt.wantEqual {
+				t.Errorf("SignatureID = %s, first was %s; want equal: %v", tt.got, id, tt.wantEqual)
+			}
+		})
+	}
+	t.Run("a known id is pinned", func(t *testing.T) {
+		const want = "734de7b96ae1bdc7"
+		if got := SignatureID("shop", strings.Repeat("ab", 32)); got != want {
+			t.Errorf("SignatureID changed: got %s, want %s", got, want)
+		}
+	})
+}
+
+// shiftDigits replaces every ASCII digit by the next one: a line number,
+// port, id or address that differs but has the same shape.
+// It works on bytes, so invalid UTF-8 is kept as it is.
+func shiftDigits(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= '0' && c <= '9' {
+			b[i] = '0' + (c-'0'+1)%10
+		}
+	}
+	return string(b)
+}
+
+func FuzzFingerprint(f *testing.F) {
+	base := checkoutFailure(firstOccurrence())
+	f.Add(base.Test.Suite, base.Test.Name, base.Error.Type, base.Error.Message, base.Error.Stack, "Checkout")
+	f.Add("", "test_add", "", "assert 3 == 4", "", "")
+	f.Add("cart", "TestAdd", "AssertionError", "expected 'a\nb'", "  File \"/app/x.py\", line 3, in f\n", "f")
+	f.Add("", "T", "E", strings.Repeat("é", 100), "\tat a.B.c(B.java:1)\r\n", "c")
+	f.Add("a\x00b", "x\xff", "", "", "\n\n\n", "\x00")
+	f.Fuzz(func(t *testing.T, suite, name, errType, message, stack, function string) {
+		fail := &contract.Failure{
+			Kind:  contract.KindTest,
+			Test:  &contract.TestIdentity{Suite: suite, Name: name},
+			Error: contract.ErrorInfo{Type: errType, Message: message, Stack: stack},
+		}
+		got := Fingerprint(fail)
+		if raw, err := hex.DecodeString(got.Fingerprint); err != nil || len(raw) != 32 {
+			t.Fatalf("Fingerprint = %q, want 64 hex digits", got.Fingerprint)
+		}
+		if again := Fingerprint(fail); !reflect.DeepEqual(again, got) {
+			t.Fatalf("Fingerprint is not deterministic: %+v then %+v", got, again)
+		}
+		if got.Template != Template(message) {
+			t.Fatalf("Template = %q, want Template(message) = %q", got.Template, Template(message))
+		}
+		if valid := utf8.ValidString(suite) && utf8.ValidString(name) && utf8.ValidString(errType) &&
+			utf8.ValidString(message); valid && !utf8.ValidString(got.Title) {
+			t.Fatalf("Title %q is not valid UTF-8", got.Title)
+		}
+
+		// Line numbers, ports, ids and addresses never split a group.
+		shifted := *fail
+		shifted.Error.Message, shifted.Error.Stack = shiftDigits(message), shiftDigits(stack)
+		if s := Fingerprint(&shifted); s.Fingerprint != got.Fingerprint {
+			t.Fatalf("shifting digits split the group:\n%s\nvs\n%s", components(got), components(s))
+		}
+
+		// Frames outside the app never change it.
+		withFrames := *fail
+		withFrames.Error.Frames = []contract.Frame{{Module: "m", Function: function, InApp: yes()}}
+		inApp := Fingerprint(&withFrames)
+		withFrames.Error.Frames = append(withFrames.Error.Frames, contract.Frame{Module: suite, Function: function + name, InApp: no()})
+		if outside := Fingerprint(&withFrames); outside.Fingerprint != inApp.Fingerprint {
+			t.Fatalf("a frame outside the app changed the fingerprint:\n%s\nvs\n%s", components(inApp), components(outside))
+		}
+
+		if SignatureID("a", got.Fingerprint) == SignatureID("b", got.Fingerprint) {
+			t.Fatal("two projects gave the same signature id")
+		}
+	})
+}
+
+// benchmarkFailure is a ~2 KB Go test failure with a 30-frame stack.
+func benchmarkFailure(tb testing.TB) *contract.Failure {
+	var stack strings.Builder
+	stack.WriteString("goroutine 18 [running]:\n")
+	for i := range 30 {
+		fmt.Fprintf(&stack, "shop/cart.step%02d(0xc0000%x)\n\t/src/cart.go:%d +0x%x\n", i, 0x1000+i, 10+i, 0x1d+i)
+	}
+	f := &contract.Failure{
+		Schema:  contract.SchemaFailure,
+		ID:      "0b5c9a7e-3f1d-4b8e-9a2c-5d6e7f8a9b0c",
+		Project: "shop",
+		Time:    time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Kind:    contract.KindTest,
+		Test:    &contract.TestIdentity{Framework: "go", Suite: "shop/cart", Name: "TestCheckout"},
+		Error: contract.ErrorInfo{
+			Type:    "*net.OpError",
+			Message: message220,
+			Stack:   stack.String(),
+		},
+		Run: contract.RunInfo{ID: "run-1", Commit: "abc123", Branch: "main", Attempt: 1},
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	decoded, err := contract.DecodeFailure(data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if n := len(data); n < 1800 || n > 2300 {
+		tb.Fatalf("failure is %d bytes encoded, want about 2 KB", n)
+	}
+	return &decoded
+}
+
+func BenchmarkFingerprint(b *testing.B) {
+	f := benchmarkFailure(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		Fingerprint(f)
+	}
+}
