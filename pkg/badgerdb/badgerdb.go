@@ -17,7 +17,25 @@ func Open(dir string, log *slog.Logger) (*badger.DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create badger dir %q: %w", dir, err)
 	}
-	opts := badger.DefaultOptions(dir).
+	return open(options(dir, log))
+}
+
+// OpenReadOnly opens the database in dir for reading while no process
+// has it open for writing.
+func OpenReadOnly(dir string, log *slog.Logger) (*badger.DB, error) {
+	return open(options(dir, log).WithReadOnly(true))
+}
+
+func open(opts badger.Options) (*badger.DB, error) {
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open badger %q: %w", opts.Dir, err)
+	}
+	return db, nil
+}
+
+func options(dir string, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
 		WithSyncWrites(true).
 		WithLogger(logger{log: log.With("component", "badger")}).
 		// Three services may share one process; Badger's defaults
@@ -28,11 +46,6 @@ func Open(dir string, log *slog.Logger) (*badger.DB, error) {
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithValueLogFileSize(128 << 20)
-	db, err := badger.Open(opts)
-	if err != nil {
-		return nil, fmt.Errorf("open badger %q: %w", dir, err)
-	}
-	return db, nil
 }
 
 // logger puts Badger's chatter one level below ours.

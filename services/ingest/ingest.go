@@ -72,7 +72,7 @@ func (c Config) Validate() error {
 
 // Stats are ingest's counters.
 type Stats struct {
-	Applied, Duplicates, Deadlettered int64
+	Applied, Duplicates, Deadlettered, Batches int64
 }
 
 // Service is a configured ingest.
@@ -141,5 +141,29 @@ func (s *Service) Stats() Stats {
 		Applied:      s.stats.Applied.Load(),
 		Duplicates:   s.stats.Duplicates.Load(),
 		Deadlettered: s.stats.Deadlettered.Load(),
+		Batches:      s.stats.Batches.Load(),
 	}
+}
+
+// ReadSignatures returns every signature in an ingest data dir that no
+// process has open.
+func ReadSignatures(dataDir string, log *slog.Logger) ([]contract.Signature, error) {
+	db, err := badgerdb.OpenReadOnly(dataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	defer db.Close()
+	st, err := store.New(db, 0)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	var sigs []contract.Signature
+	err = st.Signatures(func(s contract.Signature) error {
+		sigs = append(sigs, s)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: read signatures: %w", err)
+	}
+	return sigs, nil
 }

@@ -44,6 +44,11 @@ const (
 	// maxIndexedFiles bounds the walk that finds files by base name, so that
 	// a huge mount costs a bounded amount of time once.
 	maxIndexedFiles = 50_000
+	// maxPathBytes and maxDepth bound the work one frame path can cause: no
+	// file path is longer than PATH_MAX, and no source file in a project is
+	// nested deeper.
+	maxPathBytes = 4096
+	maxDepth     = 64
 )
 
 // Tree is a source tree mounted at a root directory. It is safe for
@@ -172,6 +177,9 @@ func (t *Tree) resolve(framePath string) (rel, real string, err error) {
 // slash-separated components, without empty or "." ones.
 func splitFramePath(p string) ([]string, error) {
 	p = strings.TrimSpace(p)
+	if len(p) > maxPathBytes {
+		return nil, ErrFileNotFound
+	}
 	// V8 and webpack print module URLs (file:///app/x.js, webpack:///./x.js).
 	if i := strings.Index(p, "://"); i > 0 && isLetters(p[:i]) {
 		p = p[i+len("://"):]
@@ -196,7 +204,7 @@ func splitFramePath(p string) ([]string, error) {
 	if len(parts) == 0 {
 		return nil, ErrFileNotFound
 	}
-	return parts, nil
+	return parts[max(0, len(parts)-maxDepth):], nil
 }
 
 // check returns the real path of the regular file at rel, a clean

@@ -104,6 +104,8 @@ func TestResolve(t *testing.T) {
 		{name: "a package path picks one of two files with the same name", path: "com/acme/util/Strings.java", want: "src/main/java/com/acme/util/Strings.java"},
 		{name: "a base name shared by two files is not guessed", path: "Strings.java", wantErr: ErrFileNotFound},
 		{name: "files in dependency directories are not found by name", path: "Hidden.java", wantErr: ErrFileNotFound},
+		{name: "a path deeper than any project keeps its tail", path: strings.Repeat("x/", 100) + "pkg/cart/cart.go", want: "pkg/cart/cart.go"},
+		{name: "a path longer than PATH_MAX is not a file", path: strings.Repeat("x", maxPathBytes) + "/main.go", wantErr: ErrFileNotFound},
 		{name: "a directory is not a file", path: "/ci/app/pkg/cart", wantErr: ErrFileNotFound},
 		{name: "a file missing from the tree is not found", path: "/home/runner/work/app/app/pkg/cart/missing.go", wantErr: ErrFileNotFound},
 		{name: "an empty path is not found", path: "", wantErr: ErrFileNotFound},

@@ -190,6 +190,8 @@ func frames(structured []contract.Frame, stack, message string) []contract.Frame
 	return dedupe(out)
 }
 
+// dedupe drops repeated frames, which appear when the cause section of a
+// JVM stack is scanned both on its own and as part of the whole stack.
 func dedupe(frames []contract.Frame) []contract.Frame {
 	type key struct {
 		fn, file string
@@ -403,7 +405,7 @@ func describeError(f failure, m match) string {
 	return label
 }
 
-// titles start a root cause sentence, per category.
+// title starts a root cause sentence, per category.
 func title(category string) string {
 	switch category {
 	case CategoryAssertion:

@@ -17,6 +17,9 @@ const (
 	// maxScannedLines bounds the lines read while scanning, for Python,
 	// whose innermost frame comes last.
 	maxScannedLines = 20_000
+	// maxPathBytes is the longest file path taken for a location, as most
+	// systems' PATH_MAX; longer tokens are not paths.
+	maxPathBytes = 4096
 )
 
 // scanStack extracts frame locations from stack text, innermost first, for
@@ -162,13 +165,16 @@ func cutNumber(s string) (string, int, bool) {
 // is a source file's: a Go trace line, testify's "Error Trace", a pytest
 // summary "tests/test_x.py:7: AssertionError", a Rust or Ruby location.
 func findLocation(l string) (contract.Frame, bool) {
-	for i := 1; i+1 < len(l); i++ {
-		if l[i] != ':' || !isDigit(l[i+1]) {
+	// start is where the token ending at i began; tracking it going forward
+	// keeps the scan linear on long lines with many colons.
+	start := 0
+	for i := 0; i+1 < len(l); i++ {
+		if strings.IndexByte(" \t\"'`()[]<>=,", l[i]) >= 0 {
+			start = i + 1
 			continue
 		}
-		start := i
-		for start > 0 && !strings.ContainsRune(" \t\"'`()[]<>=,", rune(l[start-1])) {
-			start--
+		if l[i] != ':' || !isDigit(l[i+1]) || i-start > maxPathBytes {
+			continue
 		}
 		file := l[start:i]
 		if !sourceFile(file) {

@@ -1,6 +1,7 @@
 package heuristic
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/rounds-dev/rounds/pkg/contract"
@@ -97,6 +98,8 @@ func TestScanStackIgnoresTextWithoutLocations(t *testing.T) {
 		"panic: runtime error: index out of range [5] with length 3",
 		"Get \"http://localhost:8080/health\": dial tcp 127.0.0.1:8080: connect: connection refused",
 		"    at new Promise (<anonymous>)",
+		// A long line of colons once took minutes to scan.
+		strings.Repeat(":1", 256<<10),
 	} {
 		if frames := scanStack(text); len(frames) != 0 {
 			t.Errorf("scanStack(%q) = %+v, want no frames", text, frames)

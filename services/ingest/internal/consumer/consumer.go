@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +47,8 @@ type Stats struct {
 	Duplicates atomic.Int64
 	// Deadlettered counts messages that could not be processed.
 	Deadlettered atomic.Int64
+	// Batches counts committed batches.
+	Batches atomic.Int64
 }
 
 // Consumer applies failures to signatures.
@@ -93,11 +97,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", c.cfg.Durable, err)
 	}
-	msgs := make(chan jetstream.Msg, c.cfg.BatchSize)
+	msgs := make(chan *item, c.cfg.BatchSize)
 	go c.pump(it, msgs)
 
 	for {
-		var batch []jetstream.Msg
+		var batch []*item
 		select {
 		case <-ctx.Done():
 			return c.shutdown(it, msgs)
@@ -132,8 +136,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // pump moves messages from the iterator to msgs until the iterator stops.
-func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- jetstream.Msg) {
-	defer close(msgs)
+// On the way, workers decode and fingerprint them, which needs no state:
+// that work runs on every core and overlaps with the commit of the batch
+// before. Order is not kept; nothing in a batch depends on it.
+func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- *item) {
+	raw := make(chan jetstream.Msg, c.cfg.BatchSize)
+	var workers sync.WaitGroup
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for m := range raw {
+				msgs <- prepare(m)
+			}
+		}()
+	}
+	defer func() {
+		close(raw)
+		workers.Wait()
+		close(msgs)
+	}()
 	for {
 		m, err := it.Next()
 		if err != nil {
@@ -144,13 +166,13 @@ func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- jetstream.Msg)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		msgs <- m
+		raw <- m
 	}
 }
 
-func (c *Consumer) shutdown(it jetstream.MessagesContext, msgs <-chan jetstream.Msg) error {
+func (c *Consumer) shutdown(it jetstream.MessagesContext, msgs <-chan *item) error {
 	it.Stop()
-	var pending []jetstream.Msg
+	var pending []*item
 	for m := range msgs {
 		pending = append(pending, m)
 	}
@@ -165,37 +187,43 @@ func (c *Consumer) shutdown(it jetstream.MessagesContext, msgs <-chan jetstream.
 	return nil
 }
 
-func nakAll(msgs []jetstream.Msg) {
-	for _, m := range msgs {
-		_ = m.Nak()
+func nakAll(items []*item) {
+	for _, it := range items {
+		_ = it.msg.Nak()
 	}
 }
 
 // item is one message of a batch on its way through.
 type item struct {
-	msg     jetstream.Msg
-	failure contract.Failure
-	invalid error
-	dup     bool
+	msg      jetstream.Msg
+	failure  contract.Failure
+	grouping grouping.Result
+	invalid  error
+}
+
+func prepare(m jetstream.Msg) *item {
+	it := &item{msg: m}
+	it.failure, it.invalid = contract.DecodeFailure(m.Data())
+	if it.invalid == nil {
+		it.grouping = grouping.Fingerprint(&it.failure)
+	}
+	return it
 }
 
 // process commits a batch: decode, drop what was counted before, apply the
 // rest to signatures, store it all in one transaction with the events it
 // causes, publish those events, and only then ack.
-func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
+func (c *Consumer) process(ctx context.Context, items []*item) error {
 	if len(c.unconfirmed) > 0 {
 		if err := c.publish(ctx, c.unconfirmed); err != nil {
 			return err
 		}
 		c.unconfirmed = nil
 	}
-	items := make([]item, len(batch))
-	keys := make([]store.EventKey, 0, len(batch))
-	for i, m := range batch {
-		items[i].msg = m
-		items[i].failure, items[i].invalid = contract.DecodeFailure(m.Data())
-		if items[i].invalid == nil {
-			keys = append(keys, store.EventKey{Project: items[i].failure.Project, ID: items[i].failure.ID})
+	keys := make([]store.EventKey, 0, len(items))
+	for _, it := range items {
+		if it.invalid == nil {
+			keys = append(keys, store.EventKey{Project: it.failure.Project, ID: it.failure.ID})
 		}
 	}
 	seen, err := c.store.Seen(keys)
@@ -207,8 +235,7 @@ func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
 	inBatch := make(map[store.EventKey]struct{}, len(keys))
 	dirty := make(map[*contract.Signature]struct{})
 	k := 0
-	for i := range items {
-		it := &items[i]
+	for _, it := range items {
 		if it.invalid != nil {
 			continue
 		}
@@ -216,13 +243,12 @@ func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
 		wasSeen := seen[k]
 		k++
 		if _, again := inBatch[key]; wasSeen || again {
-			it.dup = true
 			continue
 		}
 		inBatch[key] = struct{}{}
 		b.Events = append(b.Events, key)
 		f := &it.failure
-		sig, changes, err := c.tracker.Record(f, grouping.Fingerprint(f))
+		sig, changes, err := c.tracker.Record(f, it.grouping)
 		if err != nil {
 			c.tracker.Forget()
 			return err
@@ -243,17 +269,18 @@ func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
 
 	if err := c.store.Commit(&b); err != nil {
 		c.tracker.Forget()
-		if errors.Is(err, store.ErrBatchTooBig) && len(batch) > 1 {
-			half := len(batch) / 2
-			if err := c.process(ctx, batch[:half]); err != nil {
-				nakAll(batch[half:])
+		if errors.Is(err, store.ErrBatchTooBig) && len(items) > 1 {
+			half := len(items) / 2
+			if err := c.process(ctx, items[:half]); err != nil {
+				nakAll(items[half:])
 				return err
 			}
-			return c.process(ctx, batch[half:])
+			return c.process(ctx, items[half:])
 		}
 		return err
 	}
 	c.published = nil
+	c.stats.Batches.Add(1)
 	c.stats.Applied.Add(int64(len(b.Events)))
 	c.stats.Duplicates.Add(int64(len(keys) - len(b.Events)))
 
@@ -265,8 +292,7 @@ func (c *Consumer) process(ctx context.Context, batch []jetstream.Msg) error {
 		c.unconfirmed = b.Outbox
 		return err
 	}
-	for i := range items {
-		it := &items[i]
+	for _, it := range items {
 		if it.invalid != nil {
 			if err := c.deadletter(ctx, it); err != nil {
 				c.log.Error("dead-lettering failed; message will be redelivered", "error", err)
