@@ -15,6 +15,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	cfg := bench.Config{}
 	fs.IntVar(&cfg.Failures, "failures", 100000, "how many failures to publish")
 	fs.IntVar(&cfg.Bugs, "bugs", 200, "how many distinct bugs they come from")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the ingest phase to this file")
 	logCfg := logFlags(fs)
 	logCfg.Level = "warn"
 	operands, err := parse(fs, env, args)
