@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
@@ -98,50 +97,19 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("diagnose: close badger: %w", cerr)
 		}
 	}()
-	pubConn, err := s.dial(ctx, "rounds-"+Name)
-	if err != nil {
-		return fmt.Errorf("diagnose: %w", err)
-	}
-	defer messaging.Drain(pubConn, 5*time.Second)
-	subConn, err := s.dial(ctx, "rounds-"+Name+"-sub")
-	if err != nil {
-		return fmt.Errorf("diagnose: %w", err)
-	}
-	defer messaging.Drain(subConn, 5*time.Second)
-
-	js, err := jetstream.New(pubConn)
-	if err != nil {
-		return fmt.Errorf("diagnose: jetstream: %w", err)
-	}
-	if err := messaging.EnsureStreams(ctx, js, s.cfg.Streams); err != nil {
-		return fmt.Errorf("diagnose: %w", err)
-	}
-	dl, err := messaging.NewDeadletter(js, Name)
-	if err != nil {
-		return err
-	}
-	router, err := messaging.NewRouter(messaging.RouterConfig{Deadletter: dl, MaxRetries: 3}, s.log)
-	if err != nil {
-		return fmt.Errorf("diagnose: %w", err)
-	}
-	sub, err := messaging.NewSubscriber(subConn, messaging.ConsumerSpec{
-		Stream: contract.StreamSignatures, Durable: Name, Filter: contract.SignaturesAll,
-	}, s.log)
-	if err != nil {
-		return fmt.Errorf("diagnose: %w", err)
-	}
-	uc := diagnosis.New(store.New(db), publisher{js: js}, heuristic.New(), s.cfg.Triage, s.tree, s.log)
-	// The handler's name is durable: renaming it re-reads the stream.
-	router.AddConsumerHandler("diagnose.on_signature_changed", contract.SignaturesAll, sub, func(msg *message.Message) error {
-		ev, err := contract.DecodeSignatureChanged(msg.Payload)
-		if err != nil {
-			return err
+	spec := messaging.HandlerSpec{Service: Name, Stream: contract.StreamSignatures, Filter: contract.SignaturesAll, Streams: s.cfg.Streams}
+	err = messaging.RunHandler(ctx, s.dial, spec, s.log, func(js jetstream.JetStream) message.NoPublishHandlerFunc {
+		uc := diagnosis.New(store.New(db), publisher{js: js}, heuristic.New(), s.cfg.Triage, s.tree, s.log)
+		return func(msg *message.Message) error {
+			ev, err := contract.DecodeSignatureChanged(msg.Payload)
+			if err != nil {
+				return err
+			}
+			return uc.OnSignatureChanged(msg.Context(), &ev)
 		}
-		return uc.OnSignatureChanged(msg.Context(), &ev)
 	})
-	s.log.Info("diagnose consuming", "subject", contract.SignaturesAll, "codebase", s.cfg.Codebase)
-	if err := router.Run(ctx); err != nil {
-		return fmt.Errorf("diagnose: router: %w", err)
+	if err != nil {
+		return fmt.Errorf("diagnose: %w", err)
 	}
 	s.log.Info("diagnose stopped")
 	return nil

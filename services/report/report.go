@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,50 +77,19 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("report: close badger: %w", cerr)
 		}
 	}()
-	pubConn, err := s.dial(ctx, "rounds-"+Name)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer messaging.Drain(pubConn, 5*time.Second)
-	subConn, err := s.dial(ctx, "rounds-"+Name+"-sub")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer messaging.Drain(subConn, 5*time.Second)
-
-	js, err := jetstream.New(pubConn)
-	if err != nil {
-		return fmt.Errorf("report: jetstream: %w", err)
-	}
-	if err := messaging.EnsureStreams(ctx, js, s.cfg.Streams); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	dl, err := messaging.NewDeadletter(js, Name)
-	if err != nil {
-		return err
-	}
-	router, err := messaging.NewRouter(messaging.RouterConfig{Deadletter: dl, MaxRetries: 3}, s.log)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	sub, err := messaging.NewSubscriber(subConn, messaging.ConsumerSpec{
-		Stream: contract.StreamDiagnoses, Durable: Name, Filter: contract.DiagnosesAll,
-	}, s.log)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	uc := reporting.New(store.New(db), publisher{js: js}, s.cfg.ReportsDir, s.log)
-	// The handler's name is durable: renaming it re-reads the stream.
-	router.AddConsumerHandler("report.on_diagnosis_completed", contract.DiagnosesAll, sub, func(msg *message.Message) error {
-		ev, err := contract.DecodeDiagnosisCompleted(msg.Payload)
-		if err != nil {
-			return err
+	spec := messaging.HandlerSpec{Service: Name, Stream: contract.StreamDiagnoses, Filter: contract.DiagnosesAll, Streams: s.cfg.Streams}
+	err = messaging.RunHandler(ctx, s.dial, spec, s.log, func(js jetstream.JetStream) message.NoPublishHandlerFunc {
+		uc := reporting.New(store.New(db), publisher{js: js}, s.cfg.ReportsDir, s.log)
+		return func(msg *message.Message) error {
+			ev, err := contract.DecodeDiagnosisCompleted(msg.Payload)
+			if err != nil {
+				return err
+			}
+			return uc.OnDiagnosisCompleted(msg.Context(), &ev)
 		}
-		return uc.OnDiagnosisCompleted(msg.Context(), &ev)
 	})
-	s.log.Info("report consuming", "subject", contract.DiagnosesAll, "reports_dir", s.cfg.ReportsDir)
-	if err := router.Run(ctx); err != nil {
-		return fmt.Errorf("report: router: %w", err)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	s.log.Info("report stopped")
 	return nil
