@@ -61,12 +61,22 @@ type Consumer struct {
 	log     *slog.Logger
 	stats   *Stats
 
+	// committed carries committed batches to the goroutine that publishes
+	// their events and settles their messages, while the next batch is
+	// being committed.
+	committed chan committedBatch
+
+	mu sync.Mutex
 	// published holds outbox entries JetStream confirmed; the next commit
 	// deletes them.
 	published []uint64
-	// unconfirmed holds committed outbox entries whose publication failed;
-	// they go out again before the next batch.
-	unconfirmed []store.OutboxEntry
+}
+
+// committedBatch is a batch stored in Badger whose events have yet to be
+// published and whose messages have yet to be acked.
+type committedBatch struct {
+	outbox []store.OutboxEntry
+	items  []*item
 }
 
 // New returns a consumer; Run starts it.
@@ -99,6 +109,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	msgs := make(chan *item, c.cfg.BatchSize)
 	go c.pump(it, msgs)
+	c.committed = make(chan committedBatch, 1)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for b := range c.committed {
+			c.finish(ctx, b)
+		}
+	}()
+	defer func() {
+		close(c.committed)
+		<-finished
+		c.trimOutbox()
+	}()
 
 	for {
 		var batch []*item
@@ -177,14 +200,35 @@ func (c *Consumer) shutdown(it jetstream.MessagesContext, msgs <-chan *item) err
 		pending = append(pending, m)
 	}
 	nakAll(pending)
-	if len(c.published) > 0 {
-		if err := c.store.Commit(&store.Batch{Published: c.published}); err != nil {
-			// Harmless: the entries are published again at the next start
-			// and JetStream drops them as duplicates.
-			c.log.Warn("could not trim the outbox", "error", err)
-		}
-	}
 	return nil
+}
+
+// trimOutbox deletes the outbox entries JetStream confirmed since the last
+// commit.
+func (c *Consumer) trimOutbox() {
+	published := c.confirmed()
+	if len(published) == 0 {
+		return
+	}
+	if err := c.store.Commit(&store.Batch{Published: published}); err != nil {
+		// Harmless: the entries are published again at the next start and
+		// JetStream drops them as duplicates.
+		c.log.Warn("could not trim the outbox", "error", err)
+	}
+}
+
+// confirmed returns the outbox entries confirmed so far.
+func (c *Consumer) confirmed() []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]uint64(nil), c.published...)
+}
+
+// forgetConfirmed drops the first n confirmed entries, deleted by a commit.
+func (c *Consumer) forgetConfirmed(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.published = append(c.published[:0], c.published[n:]...)
 }
 
 func nakAll(items []*item) {
@@ -210,16 +254,10 @@ func prepare(m jetstream.Msg) *item {
 	return it
 }
 
-// process commits a batch: decode, drop what was counted before, apply the
-// rest to signatures, store it all in one transaction with the events it
-// causes, publish those events, and only then ack.
+// process commits a batch: drop what was counted before, apply the rest
+// to signatures, and store it all in one transaction with the events it
+// causes; then hands it over to be published and acked.
 func (c *Consumer) process(ctx context.Context, items []*item) error {
-	if len(c.unconfirmed) > 0 {
-		if err := c.publish(ctx, c.unconfirmed); err != nil {
-			return err
-		}
-		c.unconfirmed = nil
-	}
 	keys := make([]store.EventKey, 0, len(items))
 	for _, it := range items {
 		if it.invalid == nil {
@@ -231,7 +269,7 @@ func (c *Consumer) process(ctx context.Context, items []*item) error {
 		return err
 	}
 
-	b := store.Batch{Published: c.published}
+	b := store.Batch{Published: c.confirmed()}
 	inBatch := make(map[store.EventKey]struct{}, len(keys))
 	dirty := make(map[*contract.Signature]struct{})
 	k := 0
@@ -279,22 +317,39 @@ func (c *Consumer) process(ctx context.Context, items []*item) error {
 		}
 		return err
 	}
-	c.published = nil
+	c.forgetConfirmed(len(b.Published))
 	c.stats.Batches.Add(1)
 	c.stats.Applied.Add(int64(len(b.Events)))
 	c.stats.Duplicates.Add(int64(len(keys) - len(b.Events)))
+	c.committed <- committedBatch{outbox: b.Outbox, items: items}
+	return nil
+}
 
-	if err := c.publish(ctx, b.Outbox); err != nil {
-		// Committed but not confirmed: the outbox keeps the events and
-		// they go out again before the next batch (or at the next start).
-		// The inputs stay unacked; when they come back they are
-		// duplicates.
-		c.unconfirmed = b.Outbox
-		return err
+// finish publishes a committed batch's events, retrying until JetStream
+// confirms them, then dead-letters its bad messages and acks the rest. If
+// shutdown comes first, the messages stay unacked: they come back as
+// duplicates, and the outbox is published again at the next start.
+func (c *Consumer) finish(ctx context.Context, b committedBatch) {
+	wait := 100 * time.Millisecond
+	for {
+		err := c.publish(context.WithoutCancel(ctx), b.outbox)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			c.log.Warn("signature events not confirmed at shutdown; they go out at the next start", "error", err)
+			return
+		}
+		c.log.Warn("publishing signature events; retrying", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
-	for _, it := range items {
+	for _, it := range b.items {
 		if it.invalid != nil {
-			if err := c.deadletter(ctx, it); err != nil {
+			if err := c.deadletter(context.WithoutCancel(ctx), it); err != nil {
 				c.log.Error("dead-lettering failed; message will be redelivered", "error", err)
 				_ = it.msg.Nak()
 				continue
@@ -302,7 +357,6 @@ func (c *Consumer) process(ctx context.Context, items []*item) error {
 		}
 		_ = it.msg.Ack()
 	}
-	return nil
 }
 
 // maxOccurrenceStack bounds the stack an event carries as its sample
@@ -363,7 +417,9 @@ func (c *Consumer) publish(ctx context.Context, entries []store.OutboxEntry) err
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
+			c.mu.Lock()
 			c.published = append(c.published, entries[i].Seq)
+			c.mu.Unlock()
 		case err := <-f.Err():
 			return fmt.Errorf("publish signature event %s: %w", entries[i].MsgID, err)
 		case <-ctx.Done():
