@@ -20,6 +20,9 @@ type HandlerSpec struct {
 	Stream, Filter string
 	// Streams are the limits the service provisions streams with.
 	Streams StreamsConfig
+	// AckWait bounds the handling of one message, after which JetStream
+	// redelivers it; 0 means the subscriber's default (a minute).
+	AckWait time.Duration
 }
 
 // RunHandler runs spec's consumer through a router with the Rounds
@@ -56,7 +59,7 @@ func RunHandler(ctx context.Context, dial Dialer, spec HandlerSpec, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	sub, err := NewSubscriber(subConn, ConsumerSpec{Stream: spec.Stream, Durable: spec.Service, Filter: spec.Filter}, log)
+	sub, err := NewSubscriber(subConn, ConsumerSpec{Stream: spec.Stream, Durable: spec.Service, Filter: spec.Filter, AckWait: spec.AckWait}, log)
 	if err != nil {
 		return err
 	}

@@ -10,21 +10,33 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rounds-dev/rounds/pkg/badgerdb"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/messaging"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/budget"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/claudecode"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/codebase"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/diagnosis"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/fallback"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/heuristic"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/openai"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/store"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/triage"
 )
 
 // Name is the service's name in subjects, consumers and logs.
 const Name = "diagnose"
+
+// The diagnosers diagnose can run.
+const (
+	DiagnoserHeuristic  = heuristic.Name
+	DiagnoserClaudeCode = claudecode.Name
+	DiagnoserOpenAI     = openai.Name
+)
 
 // Config configures diagnose.
 type Config struct {
@@ -37,16 +49,56 @@ type Config struct {
 	Triage triage.Rules
 	// Streams are the limits diagnose provisions streams with.
 	Streams messaging.StreamsConfig
+	// Diagnoser is heuristic (offline and free), claude-code or openai;
+	// the last two fall back to the heuristic when they cannot answer.
+	Diagnoser string
+	// Budget caps what claude-code and openai spend, per diagnosis and
+	// per UTC day.
+	Budget budget.Limits
+	// Retry says how often and how patiently a paid diagnoser is retried;
+	// Run fills in its Budget and Log.
+	Retry fallback.Config
+	// ClaudeCode configures claude-code; Run fills in its Hint.
+	ClaudeCode claudecode.Config
+	// OpenAI configures openai; its APIKey comes from OPENAI_API_KEY,
+	// never from a flag. Run fills in its Hint.
+	OpenAI openai.Config
 }
 
 // DefaultConfig returns diagnose's defaults; DataDir is left to the caller.
 func DefaultConfig() Config {
-	return Config{Triage: triage.DefaultRules(), Streams: messaging.DefaultStreamsConfig()}
+	return Config{
+		Triage:     triage.DefaultRules(),
+		Streams:    messaging.DefaultStreamsConfig(),
+		Diagnoser:  DiagnoserHeuristic,
+		Budget:     budget.DefaultLimits(),
+		Retry:      fallback.DefaultConfig(),
+		ClaudeCode: claudecode.DefaultConfig(),
+		OpenAI:     openai.DefaultConfig(),
+	}
 }
 
-// RegisterFlags registers diagnose's own flags, named with prefix.
+// RegisterFlags registers diagnose's own flags: triage's named with prefix,
+// the diagnosers' under their own names (--diagnoser, --claude-bin,
+// --openai-model...), which no other service has.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.Int64Var(&c.Triage.MinOccurrences, prefix+"min-occurrences", c.Triage.MinOccurrences, "occurrences a signature needs before it is diagnosed")
+	fs.StringVar(&c.Diagnoser, "diagnoser", c.Diagnoser, "diagnoser: heuristic (offline, free), claude-code or openai (both fall back to heuristic)")
+	fs.Float64Var(&c.Budget.PerDiagnosis, "budget-per-diagnosis-usd", c.Budget.PerDiagnosis, "most a paid diagnosis may cost, retries included, in US dollars")
+	fs.Float64Var(&c.Budget.Daily, "budget-daily-usd", c.Budget.Daily, "most paid diagnoses may cost per UTC day, in US dollars")
+	fs.IntVar(&c.Retry.Attempts, "llm-attempts", c.Retry.Attempts, "calls a paid diagnosis may make before it falls back to heuristic")
+	fs.DurationVar(&c.Retry.BaseDelay, "llm-retry-delay", c.Retry.BaseDelay, "wait before the first retry of a paid diagnoser; doubled for each next one")
+	fs.DurationVar(&c.Retry.MaxDelay, "llm-max-retry-delay", c.Retry.MaxDelay, "longest wait between calls; a longer Retry-After falls back at once")
+	fs.StringVar(&c.ClaudeCode.Bin, "claude-bin", c.ClaudeCode.Bin, "Claude Code CLI: a path, or a name looked up in PATH")
+	fs.StringVar(&c.ClaudeCode.Model, "claude-model", c.ClaudeCode.Model, "model for Claude Code (--model); empty for the CLI's default")
+	fs.IntVar(&c.ClaudeCode.MaxTurns, "claude-max-turns", c.ClaudeCode.MaxTurns, "most agentic turns of one Claude Code run")
+	fs.DurationVar(&c.ClaudeCode.Timeout, "claude-timeout", c.ClaudeCode.Timeout, "wall-clock limit of one Claude Code run")
+	fs.StringVar(&c.OpenAI.BaseURL, "openai-base-url", c.OpenAI.BaseURL, "OpenAI-compatible API base, e.g. http://localhost:11434/v1 for Ollama")
+	fs.StringVar(&c.OpenAI.Model, "openai-model", c.OpenAI.Model, "model for the OpenAI-compatible API")
+	fs.Float64Var(&c.OpenAI.InputUSDPerMTok, "openai-input-usd-per-mtok", c.OpenAI.InputUSDPerMTok, "price of a million prompt tokens, in US dollars")
+	fs.Float64Var(&c.OpenAI.OutputUSDPerMTok, "openai-output-usd-per-mtok", c.OpenAI.OutputUSDPerMTok, "price of a million completion tokens, in US dollars")
+	fs.Float64Var(&c.OpenAI.Temperature, "openai-temperature", c.OpenAI.Temperature, "sampling temperature; negative to leave it to the model")
+	fs.DurationVar(&c.OpenAI.Timeout, "openai-timeout", c.OpenAI.Timeout, "limit of one call to the OpenAI-compatible API")
 }
 
 // Validate reports a setting diagnose cannot run with.
@@ -57,7 +109,42 @@ func (c Config) Validate() error {
 	if err := c.Triage.Validate(); err != nil {
 		return err
 	}
+	switch c.Diagnoser {
+	case DiagnoserHeuristic:
+	case DiagnoserClaudeCode:
+		if err := c.ClaudeCode.Validate(); err != nil {
+			return fmt.Errorf("diagnose: %w", err)
+		}
+	case DiagnoserOpenAI:
+		if err := c.OpenAI.Validate(); err != nil {
+			return fmt.Errorf("diagnose: %w", err)
+		}
+	default:
+		return fmt.Errorf("diagnose: diagnoser %q is not heuristic, claude-code or openai", c.Diagnoser)
+	}
+	if c.Diagnoser != DiagnoserHeuristic {
+		if err := c.Budget.Validate(); err != nil {
+			return fmt.Errorf("diagnose: %w", err)
+		}
+		if err := c.Retry.Validate(); err != nil {
+			return fmt.Errorf("diagnose: %w", err)
+		}
+	}
 	return c.Streams.Validate()
+}
+
+// ackWait is how long one signature event may take: every attempt of a
+// paid diagnosis and every wait between them, with a minute to spare.
+// Less, and JetStream would redeliver the event mid-diagnosis and the
+// calls would be paid for twice.
+func (c Config) ackWait() time.Duration {
+	switch c.Diagnoser {
+	case DiagnoserClaudeCode:
+		return c.Retry.MaxDuration(c.ClaudeCode.Timeout) + time.Minute
+	case DiagnoserOpenAI:
+		return c.Retry.MaxDuration(c.OpenAI.Timeout) + time.Minute
+	}
+	return 0 // the subscriber's default
 }
 
 // Service is a configured diagnose.
@@ -97,9 +184,15 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("diagnose: close badger: %w", cerr)
 		}
 	}()
-	spec := messaging.HandlerSpec{Service: Name, Stream: contract.StreamSignatures, Filter: contract.SignaturesAll, Streams: s.cfg.Streams}
+	st := store.New(db)
+	diagnoser, err := s.diagnoser(st)
+	if err != nil {
+		return err
+	}
+	s.log.Info("diagnoser ready", "diagnoser", s.cfg.Diagnoser)
+	spec := messaging.HandlerSpec{Service: Name, Stream: contract.StreamSignatures, Filter: contract.SignaturesAll, Streams: s.cfg.Streams, AckWait: s.cfg.ackWait()}
 	err = messaging.RunHandler(ctx, s.dial, spec, s.log, func(js jetstream.JetStream) message.NoPublishHandlerFunc {
-		uc := diagnosis.New(store.New(db), publisher{js: js}, heuristic.New(), s.cfg.Triage, s.tree, s.log)
+		uc := diagnosis.New(st, publisher{js: js}, diagnoser, s.cfg.Triage, s.tree, s.log)
 		return func(msg *message.Message) error {
 			ev, err := contract.DecodeSignatureChanged(msg.Payload)
 			if err != nil {
@@ -113,6 +206,46 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	}
 	s.log.Info("diagnose stopped")
 	return nil
+}
+
+// diagnoser composes the configured diagnoser: the heuristic alone, or a
+// paid one behind the budget (kept in ledger), retries and the heuristic
+// fallback.
+func (s *Service) diagnoser(ledger budget.Ledger) (diagnosis.Diagnoser, error) {
+	h := heuristic.New()
+	var primary fallback.Inner
+	switch s.cfg.Diagnoser {
+	case DiagnoserClaudeCode:
+		cfg := s.cfg.ClaudeCode
+		cfg.Hint = h
+		d, err := claudecode.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("diagnose: %w", err)
+		}
+		primary = d
+	case DiagnoserOpenAI:
+		cfg := s.cfg.OpenAI
+		cfg.Hint = h
+		d, err := openai.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("diagnose: %w", err)
+		}
+		primary = d
+	default:
+		return h, nil
+	}
+	b, err := budget.New(s.cfg.Budget, ledger)
+	if err != nil {
+		return nil, fmt.Errorf("diagnose: %w", err)
+	}
+	retry := s.cfg.Retry
+	retry.Budget = b
+	retry.Log = s.log.With("diagnoser", s.cfg.Diagnoser)
+	d, err := fallback.New(primary, h, retry)
+	if err != nil {
+		return nil, fmt.Errorf("diagnose: %w", err)
+	}
+	return d, nil
 }
 
 // publisher publishes diagnoses and waits for JetStream to store them.

@@ -21,6 +21,7 @@ func runAll(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	secrets(env, cfg)
 	return app.Run(ctx, app.TargetAll, *cfg, log, env.Stdout, app.Hooks{})
 }
 
@@ -40,6 +41,13 @@ func runService(target string) func(ctx context.Context, env Env, args []string)
 		if err != nil {
 			return err
 		}
+		secrets(env, cfg)
 		return app.Run(ctx, target, *cfg, log, env.Stdout, app.Hooks{})
 	}
+}
+
+// secrets reads what must never be a flag (flags show in process lists and
+// shell history) from the environment only.
+func secrets(env Env, cfg *app.Config) {
+	cfg.Diagnose.OpenAI.APIKey, _ = env.Lookup("OPENAI_API_KEY")
 }
