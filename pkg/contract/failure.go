@@ -144,7 +144,7 @@ func (f *Failure) Validate() error {
 // ErrInvalidEvent.
 func DecodeFailure(data []byte) (Failure, error) {
 	var f Failure
-	if err := decodeStrict("failure", data, MaxFailureBytes, &f); err != nil {
+	if err := decodeFailure(data, &f); err != nil {
 		return Failure{}, err
 	}
 	if err := f.Validate(); err != nil {
