@@ -88,22 +88,43 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
 
 // publishAll publishes every message to subject as fast as JetStream takes
-// them, each with its Nats-Msg-Id, and waits for every ack.
+// them, each with its Nats-Msg-Id, and waits for every ack. A message whose
+// publication failed (an ack timeout on a loaded machine) is published
+// again under the same id, which JetStream de-duplicates.
 func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msgs [][]byte) error {
+	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, data := range msgs {
 		m := nats.NewMsg(subject)
 		m.Data = data
 		m.Header.Set(contract.HeaderMsgID, fmt.Sprintf("m-%d", i))
-		if _, err := js.PublishMsgAsync(m); err != nil {
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
+		futures[i] = f
 	}
 	select {
 	case <-js.PublishAsyncComplete():
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+			continue
+		case <-f.Err():
+		}
+		var err error
+		for attempt := 0; attempt < 5; attempt++ {
+			if _, err = js.PublishMsg(ctx, f.Msg()); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", f.Msg().Header.Get(contract.HeaderMsgID), err)
+		}
+	}
+	return nil
 }
 
 // measureRaw publishes the messages to a stream configured like the
@@ -212,7 +233,13 @@ func measureIngest(ctx context.Context, url, dir string, msgs [][]byte, log *slo
 	go func() { pubErr <- publishAll(ctx, js, subject, msgs) }()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	for running.Ingest.Stats().Applied < int64(len(msgs)) {
+	last, lastChange := int64(0), time.Now()
+	for applied := int64(0); applied < int64(len(msgs)); applied = running.Ingest.Stats().Applied {
+		if applied != last {
+			last, lastChange = applied, time.Now()
+		} else if time.Since(lastChange) > time.Minute {
+			return 0, ingest.Stats{}, fmt.Errorf("ingest stalled at %d of %d failures for a minute: %+v", applied, len(msgs), running.Ingest.Stats())
+		}
 		select {
 		case <-tick.C:
 		case err := <-appErr:
