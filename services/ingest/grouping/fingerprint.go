@@ -4,24 +4,41 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"flag"
+	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/rounds-dev/rounds/pkg/contract"
+	"github.com/rounds-dev/rounds/services/ingest/grouping/stack"
 )
 
 // Version is the fingerprint algorithm's version, stored on every
 // signature. Changing what goes into a fingerprint changes the version.
-const Version = 1
+//
+// Version 1 hashed the stack text line by line, masked like a message.
+// Version 2 hashes the in-app frames' module and function, parsed from the
+// stack text of Go, Python, JVM, JavaScript and .NET.
+const Version = 2
 
-// maxStackLines bounds how much of a stack takes part in grouping: the
-// innermost frames say where it broke; the rest says how it was called.
-const maxStackLines = 30
+const (
+	// maxAppFrames bounds the frames that take part in grouping: the
+	// innermost in-app frames say where it broke; the rest says how it
+	// was called.
+	maxAppFrames = 8
+	// maxOtherFrames is how many of the innermost frames stand in when no
+	// frame is in-app.
+	maxOtherFrames = 3
+	// maxStackLines bounds the lines of a stack that could not be parsed.
+	maxStackLines = 30
+)
 
 // Result is how a failure groups.
 type Result struct {
 	// Fingerprint is the hex SHA-256 of the version and the components.
 	Fingerprint string
-	// Components are what went into the fingerprint, in order.
+	// Components are what went into the fingerprint, in order: why
+	// failures grouped, as shown to users.
 	Components []contract.Component
 	// Template is the message template.
 	Template string
@@ -29,15 +46,96 @@ type Result struct {
 	Title string
 }
 
-// Fingerprint groups f: test identity (or service), error type, message
-// template and the normalized stack. Line numbers, paths, addresses and
-// goroutine ids are masked, so they never split a group.
+// Config says which stack frames belong to the project beyond the
+// defaults (see stack.Config).
+type Config struct {
+	// InApp lists module, function or path prefixes of the project's
+	// frames, which win over every default: "github.com/acme/",
+	// "com.acme.".
+	InApp []string
+	// NotInApp lists more prefixes of libraries' frames:
+	// "org.springframework.", "third_party/".
+	NotInApp []string
+}
+
+// RegisterFlags registers the config's flags, named after prefix.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
+	fs.Func(prefix+"in-app", "comma-separated module, function or path prefixes of the project's stack frames", func(s string) error {
+		c.InApp = append(c.InApp, splitList(s)...)
+		return nil
+	})
+	fs.Func(prefix+"not-in-app", "comma-separated module, function or path prefixes of libraries' stack frames", func(s string) error {
+		c.NotInApp = append(c.NotInApp, splitList(s)...)
+		return nil
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate reports an empty prefix, which would match every frame.
+func (c Config) Validate() error {
+	if err := (stack.Config{InApp: c.InApp, NotInApp: c.NotInApp}).Validate(); err != nil {
+		return fmt.Errorf("grouping: %w", err)
+	}
+	return nil
+}
+
+// Fingerprinter groups failures with one Config. Its methods are safe for
+// concurrent use.
+type Fingerprinter struct {
+	parser *stack.Parser
+	// frameBufs holds *[]stack.Frame to parse into.
+	frameBufs sync.Pool
+}
+
+// NewFingerprinter returns a fingerprinter applying cfg.
+func NewFingerprinter(cfg Config) *Fingerprinter {
+	fp := &Fingerprinter{parser: stack.NewParser(stack.Config{InApp: cfg.InApp, NotInApp: cfg.NotInApp})}
+	fp.frameBufs.New = func() any {
+		buf := make([]stack.Frame, 0, 2*maxAppFrames)
+		return &buf
+	}
+	return fp
+}
+
+var defaultFingerprinter = NewFingerprinter(Config{})
+
+// Fingerprint groups f with the default Config. See Fingerprinter.Fingerprint.
 func Fingerprint(f *contract.Failure) Result {
+	return defaultFingerprinter.Fingerprint(f)
+}
+
+// Fingerprint groups f by, in order:
+//
+//   - test: the test's suite and name, for a test failure; or service: the
+//     service's name, for a runtime error;
+//   - type: the error type, when there is one;
+//   - message: the message template (see Template);
+//   - frames: the module and function of the innermost in-app frames, one
+//     per line, at most 8; or the innermost 3 frames when none is in-app.
+//     Frames are the publisher's, or else parsed from the stack text, or
+//     else from the message when it holds the stack;
+//   - stack: when the stack text could not be parsed, its first lines
+//     masked like a message.
+//
+// Line numbers, columns, paths, addresses and goroutine ids never go into
+// a fingerprint, so they never split a group.
+func (fp *Fingerprinter) Fingerprint(f *contract.Failure) Result {
 	tmpl := Template(f.Error.Message)
-	comps := make([]contract.Component, 0, 4)
+	comps := make([]contract.Component, 0, 5)
+	var test string
 	switch {
 	case f.Test != nil:
-		comps = append(comps, contract.Component{Name: "test", Value: testName(f.Test)})
+		test = testName(f.Test)
+		comps = append(comps, contract.Component{Name: "test", Value: test})
 	case f.Service != nil:
 		comps = append(comps, contract.Component{Name: "service", Value: f.Service.Name})
 	}
@@ -45,26 +143,37 @@ func Fingerprint(f *contract.Failure) Result {
 		comps = append(comps, contract.Component{Name: "type", Value: f.Error.Type})
 	}
 	comps = append(comps, contract.Component{Name: "message", Value: tmpl})
-	if stack := normalizedStack(f); stack != "" {
-		comps = append(comps, contract.Component{Name: "stack", Value: stack})
-	}
-
-	// Every field is length-prefixed, so no value can imitate a boundary.
-	h := sha256.New()
-	var buf [binary.MaxVarintLen64]byte
-	h.Write(buf[:binary.PutUvarint(buf[:], Version)])
-	for _, c := range comps {
-		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c.Name)))])
-		h.Write([]byte(c.Name))
-		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c.Value)))])
-		h.Write([]byte(c.Value))
+	switch frames := fp.frames(f); {
+	case frames != "":
+		comps = append(comps, contract.Component{Name: "frames", Value: frames})
+	case f.Error.Stack != "" && len(f.Error.Frames) == 0:
+		if lines := stackLines(f.Error.Stack); lines != "" {
+			comps = append(comps, contract.Component{Name: "stack", Value: lines})
+		}
 	}
 	return Result{
-		Fingerprint: hex.EncodeToString(h.Sum(nil)),
+		Fingerprint: hash(comps),
 		Components:  comps,
 		Template:    tmpl,
-		Title:       title(f),
+		Title:       title(f, test, tmpl),
 	}
+}
+
+// hash is the hex SHA-256 of the version and the components, each
+// length-prefixed so that no value can imitate a boundary.
+func hash(comps []contract.Component) string {
+	var arr [2048]byte
+	buf := binary.AppendUvarint(arr[:0], Version)
+	for _, c := range comps {
+		buf = binary.AppendUvarint(buf, uint64(len(c.Name)))
+		buf = append(buf, c.Name...)
+		buf = binary.AppendUvarint(buf, uint64(len(c.Value)))
+		buf = append(buf, c.Value...)
+	}
+	sum := sha256.Sum256(buf)
+	var out [sha256.Size * 2]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // SignatureID is the short stable id of a fingerprint within a project.
@@ -80,32 +189,150 @@ func testName(t *contract.TestIdentity) string {
 	return t.Suite + "." + t.Name
 }
 
-// normalizedStack returns the in-app frames' module and function when the
-// publisher sent frames, or else the stack text line by line with its
-// variable parts masked.
-func normalizedStack(f *contract.Failure) string {
-	var b strings.Builder
+// frames returns the frames component: "module.function" of each chosen
+// frame, one per line.
+func (fp *Fingerprinter) frames(f *contract.Failure) string {
+	var keys [maxAppFrames]frameKey
+	var n int
 	if len(f.Error.Frames) > 0 {
-		n := 0
-		for _, fr := range f.Error.Frames {
-			if fr.InApp != nil && !*fr.InApp {
-				continue
+		n = fp.chooseSent(f.Error.Frames, &keys)
+	} else {
+		text := f.Error.Stack
+		if text == "" {
+			text = f.Error.Message
+		}
+		buf := fp.frameBufs.Get().(*[]stack.Frame)
+		frames := fp.parser.ParseInnermostInto(*buf, text, maxAppFrames)
+		n = chooseParsed(frames, &keys)
+		if cap(frames) <= 4*maxAppFrames {
+			// Keep the room, drop the strings.
+			clear(frames)
+			*buf = frames[:0]
+		}
+		fp.frameBufs.Put(buf)
+	}
+	size := 0
+	for _, k := range keys[:n] {
+		size += k.len() + 1
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for i, k := range keys[:n] {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		k.writeTo(&b)
+	}
+	return b.String()
+}
+
+// frameKey is what of a frame goes into a fingerprint.
+type frameKey struct{ module, function, file string }
+
+func (k frameKey) empty() bool { return k.module == "" && k.function == "" && k.file == "" }
+
+func (k frameKey) len() int {
+	switch {
+	case k.module != "" && k.function != "":
+		return len(k.module) + 1 + len(k.function)
+	case k.module != "" || k.function != "":
+		return len(k.module) + len(k.function)
+	}
+	return len(baseName(k.file))
+}
+
+// writeTo writes "module.function", or what there is of it; a frame known
+// only by its file (go test's "cart_test.go:42:") by the file's name.
+func (k frameKey) writeTo(b *strings.Builder) {
+	switch {
+	case k.module != "" && k.function != "":
+		b.WriteString(k.module)
+		b.WriteByte('.')
+		b.WriteString(k.function)
+	case k.module != "" || k.function != "":
+		b.WriteString(k.module)
+		b.WriteString(k.function)
+	default:
+		b.WriteString(baseName(k.file))
+	}
+}
+
+// chooseSent picks frames the publisher sent, innermost first: those marked
+// in-app, or classified so when unmarked.
+func (fp *Fingerprinter) chooseSent(frames []contract.Frame, keys *[maxAppFrames]frameKey) int {
+	n := 0
+	for _, fr := range frames {
+		k := frameKey{fr.Module, fr.Function, fr.File}
+		if k.empty() {
+			continue
+		}
+		inApp := fp.parser.InApp(fr.Module, fr.Function, fr.File)
+		if fr.InApp != nil {
+			inApp = *fr.InApp
+		}
+		if inApp {
+			keys[n] = k
+			if n++; n == maxAppFrames {
+				return n
 			}
-			if n == maxStackLines {
+		}
+	}
+	if n > 0 {
+		return n
+	}
+	for _, fr := range frames {
+		if k := (frameKey{fr.Module, fr.Function, fr.File}); !k.empty() {
+			keys[n] = k
+			if n++; n == maxOtherFrames {
 				break
 			}
-			n++
-			if b.Len() > 0 {
-				b.WriteByte('\n')
-			}
-			b.WriteString(fr.Module)
-			b.WriteByte(' ')
-			b.WriteString(fr.Function)
 		}
-		return b.String()
 	}
+	return n
+}
+
+// chooseParsed picks parsed frames, innermost first: those in-app, or the
+// innermost ones when none is.
+func chooseParsed(frames []stack.Frame, keys *[maxAppFrames]frameKey) int {
+	n := 0
+	for _, fr := range frames {
+		if k := (frameKey{fr.Module, fr.Function, fr.File}); fr.InApp && !k.empty() {
+			keys[n] = k
+			if n++; n == maxAppFrames {
+				return n
+			}
+		}
+	}
+	if n > 0 {
+		return n
+	}
+	for _, fr := range frames {
+		if k := (frameKey{fr.Module, fr.Function, fr.File}); !k.empty() {
+			keys[n] = k
+			if n++; n == maxOtherFrames {
+				break
+			}
+		}
+	}
+	return n
+}
+
+func baseName(path string) string {
+	for k := len(path) - 1; k >= 0; k-- {
+		if path[k] == '/' || path[k] == '\\' {
+			return path[k+1:]
+		}
+	}
+	return path
+}
+
+// stackLines returns the first lines of a stack that could not be parsed
+// into frames, masked like a message but keeping a path's last element (a
+// file, or a function qualified by its package).
+func stackLines(text string) string {
+	var b strings.Builder
 	lines := 0
-	for rest := f.Error.Stack; rest != "" && lines < maxStackLines; {
+	for rest := text; rest != "" && lines < maxStackLines; {
 		line := rest
 		if i := strings.IndexByte(rest, '\n'); i >= 0 {
 			line, rest = rest[:i], rest[i+1:]
@@ -138,9 +365,13 @@ func meaningful(t string) bool {
 
 // title names the signature by its test or service, error type and the
 // first line of its message, templated.
-func title(f *contract.Failure) string {
+func title(f *contract.Failure, test, tmpl string) string {
 	what := f.Error.Type
-	if first := Template(firstLine(f.Error.Message)); first != "" {
+	first := tmpl
+	if line := firstLine(f.Error.Message); len(line) < len(f.Error.Message) {
+		first = Template(line)
+	}
+	if first != "" {
 		if what != "" {
 			what += ": "
 		}
@@ -149,7 +380,7 @@ func title(f *contract.Failure) string {
 	what = clip(what, 120)
 	switch {
 	case f.Test != nil:
-		return clip(testName(f.Test), 120) + ": " + what
+		return clip(test, 120) + ": " + what
 	case f.Service != nil:
 		return f.Service.Name + ": " + what
 	}

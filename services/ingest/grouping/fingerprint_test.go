@@ -116,6 +116,144 @@ func manyStackLines(n int, last string) string {
 	return b.String()
 }
 
+// machine holds what differs between two runs of the same code on two
+// machines: the checkout and temp directories, line numbers moved by an
+// edit elsewhere in the file, columns, addresses, goroutine ids and the
+// numbers compilers give to lambdas and state machines.
+type machine struct {
+	root      string
+	tmp       string
+	shift     int
+	col       int
+	addr      string
+	goroutine int
+	generated int
+	port      int
+}
+
+var (
+	ciRunner = machine{root: "/home/runner/work/shop/shop", tmp: "/tmp/pytest-of-runner/pytest-3/test_total0",
+		shift: 0, col: 5, addr: "0xc000012345", goroutine: 7, generated: 14, port: 41234}
+	laptop = machine{root: "/Users/alice/src/shop", tmp: "/private/var/folders/x1/T/pytest-of-alice/pytest-12/test_total1",
+		shift: 9, col: 11, addr: "0xc0001f0000", goroutine: 123, generated: 71, port: 50001}
+)
+
+// testFailure is a failed test with the given message and stack text.
+func testFailure(message, stackText string) *contract.Failure {
+	return &contract.Failure{
+		Schema: contract.SchemaFailure, ID: "evt-1", Project: "shop",
+		Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Kind: contract.KindTest,
+		Test:  &contract.TestIdentity{Suite: "shop", Name: "test_total"},
+		Error: contract.ErrorInfo{Message: message, Stack: stackText},
+	}
+}
+
+func goPanic(m machine, fn string) string {
+	return fmt.Sprintf(`panic: runtime error: invalid memory address or nil pointer dereference [recovered]
+	panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x4a1f2c]
+
+goroutine %d [running]:
+testing.tRunner.func1.2({0x5e9b60, 0x6b1f10})
+	/usr/local/go/src/testing/testing.go:1734 +0x21c
+panic({0x5e9b60?, 0x6b1f10?})
+	/usr/local/go/src/runtime/panic.go:787 +0x132
+github.com/acme/shop/cart.(*Cart).%s(%s)
+	%s/cart/cart.go:%d +0x2c
+github.com/acme/shop/cart.TestTotal(%s)
+	%s/cart/cart_test.go:%d +0x45
+testing.tRunner(%s, 0x5b1e28)
+	/usr/local/go/src/testing/testing.go:1792 +0xf4
+created by testing.(*T).Run in goroutine 1
+	/usr/local/go/src/testing/testing.go:1851 +0x413
+
+goroutine 1 [chan receive]:
+testing.(*T).Run(%s, {0x5a3f1e?, 0x4bd8b3?}, 0x5b1e28)
+	/usr/local/go/src/testing/testing.go:1859 +0x431
+`, m.goroutine, fn, m.addr, m.root, 42+m.shift, m.addr, m.root, 17+m.shift, m.addr, m.addr)
+}
+
+func pythonTraceback(m machine, fn string) string {
+	return fmt.Sprintf(`Traceback (most recent call last):
+  File "%[1]s/tests/test_cart.py", line %[2]d, in test_total
+    assert cart.total() == 10
+  File "%[1]s/app/billing/cart.py", line %[3]d, in %[4]s
+    return sum(i.price for i in self.items)
+  File "%[1]s/.venv/lib/python3.12/site-packages/pydantic/main.py", line 811, in __getattr__
+    raise AttributeError(f'{type(self).__name__!r} object has no attribute {item!r}')
+AttributeError: 'Item' object has no attribute 'price'
+`, m.root, 14+m.shift, 12+m.shift, fn)
+}
+
+func pytestReport(m machine, fn string) string {
+	return fmt.Sprintf(`cart = <app.billing.cart.Cart object at %[1]s>
+
+    def test_total(cart):
+        cart.load("%[2]s/cart.json")
+>       assert cart.total() == 10
+
+tests/test_cart.py:%[3]d: 
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _
+
+self = <app.billing.cart.Cart object at %[1]s>
+
+    def %[5]s(self):
+>       return sum(i.price for i in self.items)
+E       TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'
+
+app/billing/cart.py:%[4]d: TypeError
+`, m.addr, m.tmp, 14+m.shift, 12+m.shift, fn)
+}
+
+func javaTrace(m machine, rootCause string) string {
+	return fmt.Sprintf(`java.lang.IllegalStateException: checkout failed for order %[3]d
+	at com.acme.shop.CheckoutService.checkout(CheckoutService.java:%[1]d)
+	at com.acme.shop.CheckoutServiceTest.checksOut(CheckoutServiceTest.java:%[2]d)
+	at java.base/jdk.internal.reflect.DirectMethodHandleAccessor.invoke(DirectMethodHandleAccessor.java:103)
+	at org.junit.platform.commons.util.ReflectionUtils.invokeMethod(ReflectionUtils.java:728)
+	Suppressed: java.io.IOException: close failed
+		at com.acme.shop.Db.close(Db.java:%[1]d)
+		... 4 more
+Caused by: java.sql.SQLException: connection to localhost:%[4]d refused
+	at com.acme.shop.Db.%[5]s(Db.java:%[2]d)
+	at com.acme.shop.CheckoutService$$Lambda$%[3]d/0x0000000800066840.accept(Unknown Source)
+	... 4 more
+`, 57+m.shift, 31+m.shift, m.generated, m.port, rootCause)
+}
+
+func nodeTrace(m machine, file string) string {
+	return fmt.Sprintf(`TypeError: Cannot read properties of undefined (reading 'map')
+    at renderItems (%[1]s/src/cart/%[4]s.js:%[2]d:%[3]d)
+    at Cart.render (%[1]s/src/cart/index.js:%[2]d:%[3]d)
+    at async Promise.all (index 0)
+    at Object.<anonymous> (%[1]s/node_modules/express/lib/router/layer.js:95:5)
+    at Module._compile (node:internal/modules/cjs/loader:1358:14)
+`, m.root, 12+m.shift, m.col, file)
+}
+
+func dotNetTrace(m machine, method string) string {
+	return fmt.Sprintf(`System.NullReferenceException: Object reference not set to an instance of an object.
+   at Acme.Shop.Cart.<%[3]s>d__%[2]d.MoveNext() in %[1]s/src/Shop/Cart.cs:line %[4]d
+--- End of stack trace from previous location ---
+   at Acme.Shop.Cart.<>c__DisplayClass%[2]d_0.<Total>b__0(Item i) in %[1]s/src/Shop/Cart.cs:line %[4]d
+   at System.Linq.Enumerable.Sum[TSource](IEnumerable`+"`"+`1 source, Func`+"`"+`2 selector)
+   at Acme.Shop.Tests.CartTests.TotalOfEmptyCart() in %[1]s/tests/CartTests.cs:line %[4]d
+   at Xunit.Sdk.TestInvoker`+"`"+`1.CallTestMethod(Object testClassInstance)
+`, m.root, m.generated, method, 42+m.shift)
+}
+
+func jestFailure(expected, received int) string {
+	return fmt.Sprintf(`expect(received).toBe(expected) // Object.is equality
+
+Expected: %d
+Received: %d`, expected, received)
+}
+
+const jestStack = `    at Object.toBe (src/cart/cart.test.js:14:51)
+    at Promise.then.completed (node_modules/jest-circus/build/utils.js:298:28)
+    at new Promise (<anonymous>)
+    at callAsyncCircusFn (node_modules/jest-circus/build/utils.js:231:10)`
+
 func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 	tests := []struct {
 		name string
@@ -137,14 +275,14 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			b:    with(firstOccurrence(), func(o *occurrence) { o.goroutine = 1234 }),
 		},
 		{
-			name: "occurrences differing only in addresses group together",
+			name: "occurrences differing only in addresses and offsets group together",
 			a:    checkoutFailure(firstOccurrence()),
-			b:    with(firstOccurrence(), func(o *occurrence) { o.offset, o.pointer = "+0x2f", "0xc00009c000" }),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.pointer = "0xc0000a8000"; o.offset = "+0x4f" }),
 		},
 		{
 			name: "occurrences differing only in ports group together",
 			a:    checkoutFailure(firstOccurrence()),
-			b:    with(firstOccurrence(), func(o *occurrence) { o.port = 39999 }),
+			b:    with(firstOccurrence(), func(o *occurrence) { o.port = 5432 }),
 		},
 		{
 			name: "occurrences differing only in ids group together",
@@ -178,6 +316,57 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			}),
 		},
 		{
+			name: "a Go panic on another machine, goroutine and address groups together",
+			a:    testFailure("nil pointer dereference", goPanic(ciRunner, "Total")),
+			b:    testFailure("nil pointer dereference", goPanic(laptop, "Total")),
+		},
+		{
+			name: "a Go panic whose other goroutines differ groups together",
+			a:    testFailure("boom", goPanic(ciRunner, "Total")),
+			b: testFailure("boom", goPanic(ciRunner, "Total")+
+				"\ngoroutine 9 [select]:\ngithub.com/acme/shop/cache.(*Pool).loop(0xc000010000)\n\t/src/cache/pool.go:80 +0x1d\n"),
+		},
+		{
+			name: "a Python traceback from another checkout with moved lines groups together",
+			a:    testFailure("'Item' object has no attribute 'price'", pythonTraceback(ciRunner, "total")),
+			b:    testFailure("'Item' object has no attribute 'price'", pythonTraceback(laptop, "total")),
+		},
+		{
+			name: "a pytest report from another temp dir and address groups together",
+			a:    testFailure("TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'", pytestReport(ciRunner, "total")),
+			b:    testFailure("TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'", pytestReport(laptop, "total")),
+		},
+		{
+			name: "a Java exception with other line numbers, ports and lambda classes groups together",
+			a:    testFailure("checkout failed for order 14", javaTrace(ciRunner, "open")),
+			b:    testFailure("checkout failed for order 71", javaTrace(laptop, "open")),
+		},
+		{
+			name: "a Node stack from another checkout with moved lines and columns groups together",
+			a:    testFailure("Cannot read properties of undefined (reading 'map')", nodeTrace(ciRunner, "render")),
+			b:    testFailure("Cannot read properties of undefined (reading 'map')", nodeTrace(laptop, "render")),
+		},
+		{
+			name: "a .NET exception with other state machine and display class numbers groups together",
+			a:    testFailure("Object reference not set to an instance of an object.", dotNetTrace(ciRunner, "TotalAsync")),
+			b:    testFailure("Object reference not set to an instance of an object.", dotNetTrace(laptop, "TotalAsync")),
+		},
+		{
+			name: "a jest failure with other values groups together",
+			a:    testFailure(jestFailure(10, 12), jestStack),
+			b:    testFailure(jestFailure(3, 4), jestStack),
+		},
+		{
+			name: "a Go assertion with other values groups together",
+			a:    testFailure("cart_test.go:42: Total() = 12.5, want 10", ""),
+			b:    testFailure("cart_test.go:51: Total() = 3, want 4", ""),
+		},
+		{
+			name: "a pytest assertion with other values groups together",
+			a:    testFailure("AssertionError: assert {'id': 7, 'name': 'apple'} == {'id': 8, 'name': 'pear'}", ""),
+			b:    testFailure("AssertionError: assert {'id': 1, 'name': 'kiwi'} == {'id': 2, 'name': 'fig'}", ""),
+		},
+		{
 			name: "frames differing only in file, line and column group together",
 			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes()), frame("com.acme.Api", "handle", 40, nil)),
 			b: framesFailure(
@@ -197,9 +386,9 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			),
 		},
 		{
-			name: "a failure whose frames are all outside the app groups with one without a stack",
-			a:    framesFailure(),
-			b:    framesFailure(frame("java.lang.Thread", "run", 3, no()), frame("java.util.ArrayList", "get", 1, no())),
+			name: "unmarked frames of the runtime are classified outside the app",
+			a:    framesFailure(frame("com.acme.Cart", "total", 12, nil)),
+			b:    framesFailure(frame("java.util.ArrayList", "get", 1, nil), frame("com.acme.Cart", "total", 12, nil)),
 		},
 		{
 			name: "the stack text is ignored when frames are sent",
@@ -211,21 +400,26 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			}),
 		},
 		{
-			name: "frames past the thirtieth in-app one are ignored",
-			a:    framesFailure(manyFrames(maxStackLines, "outerA")...),
-			b:    framesFailure(manyFrames(maxStackLines, "outerB")...),
+			name: "frames past the eighth in-app one are ignored",
+			a:    framesFailure(manyFrames(maxAppFrames, "outerA")...),
+			b:    framesFailure(manyFrames(maxAppFrames, "outerB")...),
 		},
 		{
-			name: "stack lines past the thirtieth meaningful one are ignored",
-			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxStackLines, "outerA") }),
-			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxStackLines, "outerB") }),
+			name: "stack frames past the eighth in-app one are ignored",
+			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxAppFrames, "outerA") }),
+			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxAppFrames, "outerB") }),
 		},
 		{
-			name: "masked-only stack lines do not count towards the thirty",
+			name: "lines of an unknown stack that are only masks do not count towards the thirty",
 			a: changed(framesFailure(), func(f *contract.Failure) {
-				f.Error.Stack = strings.Repeat("\t0xc000012345 +0x1d\n\n", 40) + manyStackLines(maxStackLines-1, "same")
+				f.Error.Stack = strings.Repeat("\t0xc000012345 +0x1d\n\n", 40) + manyUnknownLines(maxStackLines-1, "same")
 			}),
-			b: changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyStackLines(maxStackLines-1, "same") }),
+			b: changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines-1, "same") }),
+		},
+		{
+			name: "lines of an unknown stack past the thirtieth are ignored",
+			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines, "outerA") }),
+			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines, "outerB") }),
 		},
 	}
 	for _, tt := range tests {
@@ -236,6 +430,17 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyUnknownLines is a Ruby backtrace, which the stack parser does not
+// read: it groups by its lines, masked.
+func manyUnknownLines(n int, last string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "app/models/shop.rb:%d:in `step%c'\n", i, 'a'+i%26)
+	}
+	fmt.Fprintf(&b, "app/models/shop.rb:1:in `%s'\n", last)
+	return b.String()
 }
 
 func TestFingerprintSplitsDifferentBugs(t *testing.T) {
@@ -276,6 +481,11 @@ func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 			}),
 		},
 		{
+			name: "different assertions of one test do not group",
+			a:    testFailure("cart_test.go:42: Total() = 12.5, want 10", ""),
+			b:    testFailure("cart_test.go:42: Count() = 3, want 4", ""),
+		},
+		{
 			name: "different in-app functions do not group",
 			a:    framesFailure(frame("com.acme.Cart", "total", 12, yes()), frame("com.acme.Api", "handle", 40, yes())),
 			b:    framesFailure(frame("com.acme.Cart", "subtotal", 12, yes()), frame("com.acme.Api", "handle", 40, yes())),
@@ -296,6 +506,11 @@ func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 			b:    framesFailure(frame("com.acme.Api", "handle", 2, yes()), frame("com.acme.Cart", "total", 1, yes())),
 		},
 		{
+			name: "a failure whose frames are all outside the app is told apart by its innermost frames",
+			a:    framesFailure(frame("java.lang.Thread", "run", 3, no()), frame("java.util.ArrayList", "get", 1, no())),
+			b:    framesFailure(frame("java.util.HashMap", "get", 3, no()), frame("java.util.ArrayList", "get", 1, no())),
+		},
+		{
 			name: "different functions in a text stack do not group",
 			a:    checkoutFailure(firstOccurrence()),
 			b: changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) {
@@ -303,9 +518,6 @@ func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 			}),
 		},
 		{
-			// A stack line must not be masked like a message, where a word
-			// holding '/' is a path: "github.com/acme/shop/cart.Add" would
-			// become <*> and the line "<*>(<*>)" be dropped as meaningless.
 			name: "different package-level functions in a Go text stack do not group",
 			a: changed(framesFailure(), func(f *contract.Failure) {
 				f.Error.Stack = "goroutine 7 [running]:\ngithub.com/acme/shop/cart.Add(0x1)\n\t/src/cart/cart.go:10 +0x1d\n"
@@ -315,7 +527,6 @@ func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 			}),
 		},
 		{
-			// Masked like a message, only "<*>(*Cart).Total" would be left.
 			name: "the same method of types in different Go packages does not group",
 			a: changed(framesFailure(), func(f *contract.Failure) {
 				f.Error.Stack = "github.com/acme/shop/cart.(*Cart).Total(0x1)\n\t/src/cart/cart.go:10 +0x1d\n"
@@ -323,6 +534,36 @@ func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 			b: changed(framesFailure(), func(f *contract.Failure) {
 				f.Error.Stack = "github.com/acme/shop/legacy.(*Cart).Total(0x1)\n\t/src/legacy/cart.go:10 +0x1d\n"
 			}),
+		},
+		{
+			name: "a Go panic in another in-app method does not group",
+			a:    testFailure("boom", goPanic(ciRunner, "Total")),
+			b:    testFailure("boom", goPanic(ciRunner, "Subtotal")),
+		},
+		{
+			name: "a Python traceback failing in another in-app function does not group",
+			a:    testFailure("'Item' object has no attribute 'price'", pythonTraceback(ciRunner, "total")),
+			b:    testFailure("'Item' object has no attribute 'price'", pythonTraceback(ciRunner, "subtotal")),
+		},
+		{
+			name: "a pytest report failing in another in-app function does not group",
+			a:    testFailure("TypeError", pytestReport(ciRunner, "total")),
+			b:    testFailure("TypeError", pytestReport(ciRunner, "subtotal")),
+		},
+		{
+			name: "a Java exception whose root cause is elsewhere does not group",
+			a:    testFailure("checkout failed", javaTrace(ciRunner, "open")),
+			b:    testFailure("checkout failed", javaTrace(ciRunner, "connect")),
+		},
+		{
+			name: "a Node stack failing in another file does not group",
+			a:    testFailure("Cannot read properties of undefined (reading 'map')", nodeTrace(ciRunner, "render")),
+			b:    testFailure("Cannot read properties of undefined (reading 'map')", nodeTrace(ciRunner, "summary")),
+		},
+		{
+			name: "a .NET exception in another async method does not group",
+			a:    testFailure("Object reference not set", dotNetTrace(ciRunner, "TotalAsync")),
+			b:    testFailure("Object reference not set", dotNetTrace(ciRunner, "LoadAsync")),
 		},
 		{
 			name: "a stack does not group with none",
@@ -375,7 +616,7 @@ func TestFingerprintResult(t *testing.T) {
 					{Name: "test", Value: "cart.TestAdd"},
 					{Name: "type", Value: "AssertionError"},
 					{Name: "message", Value: "expected <*>, got <*>"},
-					{Name: "stack", Value: "shop/cart Add\nshop/cart TestAdd"},
+					{Name: "frames", Value: "shop/cart.Add\nshop/cart.TestAdd"},
 				},
 				Template: "expected <*>, got <*>",
 				Title:    "cart.TestAdd: AssertionError: expected <*>, got <*>",
@@ -398,7 +639,7 @@ func TestFingerprintResult(t *testing.T) {
 			},
 		},
 		{
-			name: "a runtime failure with a text stack names the service and the meaningful lines",
+			name: "a runtime failure with a Go stack names the service and the in-app frames",
 			f: &contract.Failure{
 				Kind:    contract.KindRuntime,
 				Service: &contract.ServiceIdentity{Name: "api"},
@@ -411,14 +652,14 @@ func TestFingerprintResult(t *testing.T) {
 				Components: []contract.Component{
 					{Name: "service", Value: "api"},
 					{Name: "message", Value: "runtime error: index out of range [<*>] with length <*> goroutine <*> [running]:"},
-					{Name: "stack", Value: "goroutine <*> [running]:\nmain.handle(<*>)\nmain.go:<*> <*>"},
+					{Name: "frames", Value: "main.handle"},
 				},
 				Template: "runtime error: index out of range [<*>] with length <*> goroutine <*> [running]:",
 				Title:    "api: runtime error: index out of range [<*>] with length <*>",
 			},
 		},
 		{
-			name: "a Go text stack keeps the package and file names but not their directories",
+			name: "a Go stack gives each frame's package path and function, without files or lines",
 			f: &contract.Failure{
 				Kind:    contract.KindRuntime,
 				Service: &contract.ServiceIdentity{Name: "api"},
@@ -435,12 +676,84 @@ func TestFingerprintResult(t *testing.T) {
 				Components: []contract.Component{
 					{Name: "service", Value: "api"},
 					{Name: "message", Value: "boom"},
-					{Name: "stack", Value: "goroutine <*> [running]:\n" +
-						"cart.(*Cart).Total(<*>)\ncart.go:<*> <*>\n" +
-						"cart.TestTotal(<*>)\nC:cart_test.go:<*> <*>"},
+					{Name: "frames", Value: "github.com/acme/shop/cart.(*Cart).Total\ngithub.com/acme/shop/cart.TestTotal"},
 				},
 				Template: "boom",
 				Title:    "api: boom",
+			},
+		},
+		{
+			name: "a Java stack gives the root cause's in-app frames, innermost first",
+			f: &contract.Failure{
+				Kind:  contract.KindTest,
+				Test:  &contract.TestIdentity{Suite: "com.acme.shop.CheckoutServiceTest", Name: "checksOut"},
+				Error: contract.ErrorInfo{Type: "java.lang.IllegalStateException", Message: "checkout failed", Stack: javaTrace(ciRunner, "open")},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "test", Value: "com.acme.shop.CheckoutServiceTest.checksOut"},
+					{Name: "type", Value: "java.lang.IllegalStateException"},
+					{Name: "message", Value: "checkout failed"},
+					{Name: "frames", Value: "com.acme.shop.Db.open\ncom.acme.shop.CheckoutService$$Lambda.accept\n" +
+						"com.acme.shop.CheckoutService.checkout\ncom.acme.shop.CheckoutServiceTest.checksOut"},
+				},
+				Template: "checkout failed",
+				Title:    "com.acme.shop.CheckoutServiceTest.checksOut: java.lang.IllegalStateException: checkout failed",
+			},
+		},
+		{
+			name: "a stack without in-app frames gives its innermost three",
+			f: &contract.Failure{
+				Kind:    contract.KindRuntime,
+				Service: &contract.ServiceIdentity{Name: "api"},
+				Error: contract.ErrorInfo{Message: "test timed out after 10m0s", Stack: "goroutine 50 [running]:\n" +
+					"testing.(*M).startAlarm.func1()\n\t/usr/local/go/src/testing/testing.go:2366 +0x385\n" +
+					"created by time.goFunc\n\t/usr/local/go/src/time/sleep.go:177 +0x2d\n"},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "service", Value: "api"},
+					{Name: "message", Value: "test timed out after <*>"},
+					{Name: "frames", Value: "testing.(*M).startAlarm.func1\ntime.goFunc"},
+				},
+				Template: "test timed out after <*>",
+				Title:    "api: test timed out after <*>",
+			},
+		},
+		{
+			name: "go test's file:line lines in the message stand for frames by their file",
+			f: &contract.Failure{
+				Kind:  contract.KindTest,
+				Test:  &contract.TestIdentity{Suite: "shop/cart", Name: "TestTotal"},
+				Error: contract.ErrorInfo{Message: "    cart_test.go:42: Total() = 12.5, want 10"},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "test", Value: "shop/cart.TestTotal"},
+					{Name: "message", Value: "cart_test.go:<*>: Total() = <*>, want <*>"},
+					{Name: "frames", Value: "cart_test.go"},
+				},
+				Template: "cart_test.go:<*>: Total() = <*>, want <*>",
+				Title:    "shop/cart.TestTotal: cart_test.go:<*>: Total() = <*>, want <*>",
+			},
+		},
+		{
+			name: "a stack the parser does not read gives its first lines, masked, with their files and functions",
+			f: &contract.Failure{
+				Kind:    contract.KindRuntime,
+				Service: &contract.ServiceIdentity{Name: "web"},
+				Error: contract.ErrorInfo{Type: "NoMethodError", Message: "undefined method 'total' for nil",
+					Stack: "/app/models/cart.rb:12:in `total'\n/app/controllers/carts_controller.rb:7:in `show'\n"},
+			},
+			want: Result{
+				Components: []contract.Component{
+					{Name: "service", Value: "web"},
+					{Name: "type", Value: "NoMethodError"},
+					{Name: "message", Value: "undefined method '<*>' for nil"},
+					{Name: "stack", Value: "cart.rb:<*>:in `total'\ncarts_controller.rb:<*>:in `show'"},
+				},
+				Template: "undefined method '<*>' for nil",
+				Title:    "web: NoMethodError: undefined method '<*>' for nil",
 			},
 		},
 		{
@@ -493,6 +806,7 @@ func TestFingerprintResult(t *testing.T) {
 // new Version, or old signatures split from their new occurrences.
 var pinnedFingerprints = map[int]string{
 	1: "4de9262b88fe3600a982c8c187b6e9565f2c6bb949b62066dcfb309467719106",
+	2: "7de41e68d438e4fd73bc83b437a4af65b8034ddf9433655812da5b5dc534c2ef",
 }
 
 func TestFingerprintOfAKnownFailureIsPinnedToItsVersion(t *testing.T) {
@@ -580,11 +894,20 @@ func FuzzFingerprint(f *testing.F) {
 			t.Fatalf("Title %q is not valid UTF-8", got.Title)
 		}
 
-		// Line numbers, ports, ids and addresses never split a group.
+		// Numbers in the message (ids, ports, values) never split a group.
 		shifted := *fail
-		shifted.Error.Message, shifted.Error.Stack = shiftDigits(message), shiftDigits(stack)
+		shifted.Error.Message = shiftDigits(message)
 		if s := Fingerprint(&shifted); s.Fingerprint != got.Fingerprint {
-			t.Fatalf("shifting digits split the group:\n%s\nvs\n%s", components(got), components(s))
+			t.Fatalf("shifting the message's digits split the group:\n%s\nvs\n%s", components(got), components(s))
+		}
+
+		// Goroutine ids, addresses, offsets and line numbers of a stack never
+		// split a group, whatever its functions.
+		a, b := *fail, *fail
+		a.Error.Stack = fuzzedGoStack(function, name, 7, 0xc000012345, 42)
+		b.Error.Stack = fuzzedGoStack(function, name, 1234, 0xc0001f0000, 57)
+		if fa, fb := Fingerprint(&a), Fingerprint(&b); fa.Fingerprint != fb.Fingerprint {
+			t.Fatalf("numbers in a Go stack split the group:\n%s\nvs\n%s", components(fa), components(fb))
 		}
 
 		// Frames outside the app never change it.
@@ -600,6 +923,14 @@ func FuzzFingerprint(f *testing.F) {
 			t.Fatal("two projects gave the same signature id")
 		}
 	})
+}
+
+// fuzzedGoStack is a goroutine dump whose functions come from the fuzzer
+// and whose numbers from the test.
+func fuzzedGoStack(function, caller string, goroutine, addr, line int) string {
+	return fmt.Sprintf("goroutine %d [running]:\ngithub.com/acme/shop.%s(0x%x)\n\t/src/shop/a.go:%d +0x%x\n"+
+		"github.com/acme/shop.%s(0x%x, {0x%x, 0x3})\n\t/src/shop/b.go:%d +0x%x\n",
+		goroutine, function, addr, line, line, caller, addr, addr, line+17, line+1)
 }
 
 // benchmarkFailure is a ~2 KB Go test failure with a 30-frame stack.
