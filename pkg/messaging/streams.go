@@ -2,8 +2,10 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -88,15 +90,56 @@ func (c StreamsConfig) StreamConfigs() []jetstream.StreamConfig {
 
 // EnsureStreams creates every Rounds stream or updates it to the configured
 // limits. Every service calls it at start, so whichever starts first
-// provisions them, and calling it again changes nothing.
+// provisions them, and calling it again changes nothing: a stream already
+// as configured is left alone (updating it while another service creates
+// its consumer races inside the server).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	for _, sc := range cfg.StreamConfigs() {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("create or update stream %s: %w", sc.Name, err)
+	for _, want := range cfg.StreamConfigs() {
+		if err := ensureStream(ctx, js, want); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+	s, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, want)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return fmt.Errorf("create stream %s: %w", want.Name, err)
+		}
+		// Another service created it meanwhile: compare with what it made.
+		s, err = js.Stream(ctx, want.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("look up stream %s: %w", want.Name, err)
+	}
+	if sameLimits(s.CachedInfo().Config, want) {
+		return nil
+	}
+	if _, err := js.UpdateStream(ctx, want); err != nil {
+		return fmt.Errorf("update stream %s: %w", want.Name, err)
+	}
+	return nil
+}
+
+// sameLimits compares what Rounds sets on a stream.
+func sameLimits(got, want jetstream.StreamConfig) bool {
+	return slices.Equal(got.Subjects, want.Subjects) &&
+		got.Description == want.Description &&
+		got.Storage == want.Storage &&
+		got.Retention == want.Retention &&
+		got.Discard == want.Discard &&
+		got.MaxAge == want.MaxAge &&
+		got.MaxBytes == want.MaxBytes &&
+		got.MaxMsgSize == want.MaxMsgSize &&
+		got.Duplicates == want.Duplicates &&
+		got.Replicas == want.Replicas
 }
