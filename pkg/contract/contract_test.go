@@ -136,6 +136,7 @@ func sampleSignatureChanged() contract.SignatureChanged {
 		Change:     contract.ChangeRegressed,
 		Signature:  sampleSignature(),
 		Occurrence: &occurrence,
+		Storm:      true,
 	}
 }
 

@@ -81,6 +81,10 @@ type SignatureChanged struct {
 	Change     SignatureChange `json:"change"`
 	Signature  Signature       `json:"signature"`
 	Occurrence *Failure        `json:"occurrence,omitempty"`
+	// Storm is set when the change came during an infrastructure storm
+	// (many signatures failing at once, as when a network or a database
+	// is down); diagnose leaves such changes alone.
+	Storm bool `json:"storm,omitempty"`
 }
 
 // Validate reports the first reason the event cannot be processed.

@@ -1,7 +1,9 @@
 // Package diagnose is the Rounds service that works out why a signature
-// fails: it consumes rounds.signatures.>, triages each change, diagnoses
-// the ones worth it with the evidence at hand, keeps the diagnoses in its
-// own Badger state and publishes them on rounds.diagnoses.<project>.
+// fails: it consumes rounds.signatures.>, triages each change and queues
+// the signatures worth a diagnosis; a worker diagnoses them one at a time,
+// the most urgent first, with the evidence gathered from the occurrences,
+// the codebase and its git history, keeps the diagnoses in its own Badger
+// state and publishes them on rounds.diagnoses.<project>.
 package diagnose
 
 import (
@@ -21,7 +23,9 @@ import (
 	"github.com/rounds-dev/rounds/services/diagnose/internal/claudecode"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/codebase"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/diagnosis"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/evidence"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/fallback"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/git"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/heuristic"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/openai"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/store"
@@ -82,7 +86,9 @@ func DefaultConfig() Config {
 // the diagnosers' under their own names (--diagnoser, --claude-bin,
 // --openai-model...), which no other service has.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
-	fs.Int64Var(&c.Triage.MinOccurrences, prefix+"min-occurrences", c.Triage.MinOccurrences, "occurrences a signature needs before it is diagnosed")
+	fs.Int64Var(&c.Triage.MinOccurrences, prefix+"min-occurrences", c.Triage.MinOccurrences, "occurrences a signature needs before it is diagnosed (a regression needs none)")
+	fs.DurationVar(&c.Triage.Cooldown, prefix+"cooldown", c.Triage.Cooldown, "how long after its last diagnosis a signature is not diagnosed again (a regression is)")
+	fs.BoolVar(&c.Triage.Flaky, prefix+"flaky", c.Triage.Flaky, "diagnose flaky signatures too")
 	fs.StringVar(&c.Diagnoser, "diagnoser", c.Diagnoser, "diagnoser: heuristic (offline, free), claude-code or openai (both fall back to heuristic)")
 	fs.Float64Var(&c.Budget.PerDiagnosis, "budget-per-diagnosis-usd", c.Budget.PerDiagnosis, "most a paid diagnosis may cost, retries included, in US dollars")
 	fs.Float64Var(&c.Budget.Daily, "budget-daily-usd", c.Budget.Daily, "most paid diagnoses may cost per UTC day, in US dollars")
@@ -133,20 +139,6 @@ func (c Config) Validate() error {
 	return c.Streams.Validate()
 }
 
-// ackWait is how long one signature event may take: every attempt of a
-// paid diagnosis and every wait between them, with a minute to spare.
-// Less, and JetStream would redeliver the event mid-diagnosis and the
-// calls would be paid for twice.
-func (c Config) ackWait() time.Duration {
-	switch c.Diagnoser {
-	case DiagnoserClaudeCode:
-		return c.Retry.MaxDuration(c.ClaudeCode.Timeout) + time.Minute
-	case DiagnoserOpenAI:
-		return c.Retry.MaxDuration(c.OpenAI.Timeout) + time.Minute
-	}
-	return 0 // the subscriber's default
-}
-
 // Service is a configured diagnose.
 type Service struct {
 	cfg  Config
@@ -172,8 +164,10 @@ func New(cfg Config, dial messaging.Dialer, log *slog.Logger) (*Service, error) 
 	return &Service{cfg: cfg, dial: dial, tree: tree, log: log}, nil
 }
 
-// Run consumes signature events until ctx ends; the event in hand is
-// finished or left unacked for redelivery. It opens the state and closes it on return.
+// Run consumes signature events and diagnoses the signatures they queue
+// until ctx ends: the event in hand is finished or left unacked for
+// redelivery, and a diagnosis in flight is left for the next run. It opens
+// the state and closes it on return.
 func (s *Service) Run(ctx context.Context) (err error) {
 	db, err := badgerdb.Open(s.cfg.DataDir, s.log)
 	if err != nil {
@@ -190,9 +184,31 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		return err
 	}
 	s.log.Info("diagnoser ready", "diagnoser", s.cfg.Diagnoser)
-	spec := messaging.HandlerSpec{Service: Name, Stream: contract.StreamSignatures, Filter: contract.SignaturesAll, Streams: s.cfg.Streams, AckWait: s.cfg.ackWait()}
-	err = messaging.RunHandler(ctx, s.dial, spec, s.log, func(js jetstream.JetStream) message.NoPublishHandlerFunc {
-		uc := diagnosis.New(st, publisher{js: js}, diagnoser, s.cfg.Triage, s.tree, s.log)
+	gatherer := evidence.New(s.tree, s.history(ctx), s.log)
+
+	// The worker publishes on a connection of its own, drained after it
+	// has stopped.
+	nc, err := s.dial(ctx, "rounds-"+Name+"-worker")
+	if err != nil {
+		return fmt.Errorf("diagnose: %w", err)
+	}
+	defer messaging.Drain(nc, 5*time.Second)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("diagnose: jetstream: %w", err)
+	}
+	uc := diagnosis.New(st, publisher{js: js}, diagnoser, s.cfg.Triage, gatherer, s.log)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	worked := make(chan error, 1)
+	go func() {
+		err := uc.Run(ctx)
+		cancel() // a worker that cannot work stops the consumer too
+		worked <- err
+	}()
+	spec := messaging.HandlerSpec{Service: Name, Stream: contract.StreamSignatures, Filter: contract.SignaturesAll, Streams: s.cfg.Streams}
+	err = messaging.RunHandler(ctx, s.dial, spec, s.log, func(jetstream.JetStream) message.NoPublishHandlerFunc {
 		return func(msg *message.Message) error {
 			ev, err := contract.DecodeSignatureChanged(msg.Payload)
 			if err != nil {
@@ -201,11 +217,30 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			return uc.OnSignatureChanged(msg.Context(), &ev)
 		}
 	})
+	cancel()
+	if werr := <-worked; werr != nil {
+		err = errors.Join(err, werr)
+	}
 	if err != nil {
 		return fmt.Errorf("diagnose: %w", err)
 	}
 	s.log.Info("diagnose stopped")
 	return nil
+}
+
+// history opens the git history of the codebase, nil when there is no
+// codebase, no git or no repository: evidence then goes without it.
+func (s *Service) history(ctx context.Context) *git.Repo {
+	if s.tree == nil {
+		return nil
+	}
+	repo, err := git.Open(ctx, s.tree.Root())
+	if err != nil {
+		s.log.Info("diagnoses will cite no git history", "codebase", s.tree.Root(), "reason", err)
+		return nil
+	}
+	s.log.Info("diagnoses will cite the codebase's git history", "codebase", s.tree.Root(), "shallow", repo.Shallow(ctx))
+	return repo
 }
 
 // diagnoser composes the configured diagnoser: the heuristic alone, or a

@@ -143,3 +143,32 @@ func (s Snippet) String() string {
 	}
 	return b.String()
 }
+
+// ReadFile reads the file at rel, a slash-separated path relative to the
+// root taken exactly as it is (no suffix search), with the limits of
+// Snippet: ErrFileNotFound when no regular file is there, ErrOutsideTree
+// when it leads out of the root, ErrFileTooLarge or ErrBinaryFile.
+func (t *Tree) ReadFile(rel string) ([]byte, error) {
+	if t == nil {
+		return nil, fmt.Errorf("read %q: %w", rel, ErrNoCodebase)
+	}
+	parts, err := splitFramePath(rel)
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", rel, err)
+	}
+	clean := strings.Join(parts, "/")
+	if clean != strings.Trim(strings.ReplaceAll(rel, `\`, "/"), "/") {
+		// splitFramePath forgives what a frame path may carry (a scheme, a
+		// drive letter); a path meant exactly must not need it.
+		return nil, fmt.Errorf("read %q: %w", rel, ErrFileNotFound)
+	}
+	real, err := t.check(clean)
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", rel, err)
+	}
+	data, err := readText(real)
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", rel, err)
+	}
+	return data, nil
+}

@@ -128,3 +128,50 @@ func TestSnippetString(t *testing.T) {
 		})
 	}
 }
+
+func TestReadFileTakesThePathExactly(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	write := func(dir, name, text string) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(root, "vendor/lib/CODEOWNERS", "* @lib\n")
+	write(root, "docs/CODEOWNERS", "* @docs\n")
+	write(outside, "secret", "s3cret\n")
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "CODEOWNERS")); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if data, err := tree.ReadFile("docs/CODEOWNERS"); err != nil || string(data) != "* @docs\n" {
+		t.Errorf("ReadFile(docs/CODEOWNERS) = %q, %v", data, err)
+	}
+	tests := []struct {
+		path string
+		want error
+	}{
+		{"CODEOWNERS", ErrOutsideTree},          // a link out of the root
+		{".github/CODEOWNERS", ErrFileNotFound}, // not found by suffix elsewhere
+		{"lib/CODEOWNERS", ErrFileNotFound},     // a suffix of vendor/lib/CODEOWNERS
+		{"../" + filepath.Base(outside) + "/secret", ErrOutsideTree},
+		{"docs", ErrFileNotFound},                    // a directory
+		{"file:///docs/CODEOWNERS", ErrFileNotFound}, // not a plain path
+	}
+	for _, tt := range tests {
+		if data, err := tree.ReadFile(tt.path); !errors.Is(err, tt.want) {
+			t.Errorf("ReadFile(%q) = %q, %v; want %v", tt.path, data, err, tt.want)
+		}
+	}
+	if _, err := (*Tree)(nil).ReadFile("CODEOWNERS"); !errors.Is(err, ErrNoCodebase) {
+		t.Errorf("ReadFile on no codebase = %v, want %v", err, ErrNoCodebase)
+	}
+}

@@ -71,9 +71,7 @@ func (c Config) Validate() error {
 
 // MaxDuration returns the longest a diagnosis can take when each call is
 // bounded by callTimeout: every attempt timing out, with the longest wait
-// between them. A message handler must be given at least this long (plus
-// the heuristic's moment), or the message is redelivered while the
-// diagnosis is still running, and paid for again.
+// between them: how long diagnose's worker may spend on one signature.
 func (c Config) MaxDuration(callTimeout time.Duration) time.Duration {
 	return time.Duration(c.Attempts)*callTimeout + time.Duration(max(c.Attempts-1, 0))*c.MaxDelay
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/codebase"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/evidence"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/git"
 )
 
 // Name is the diagnoser's name, in Diagnosis.Diagnoser.
@@ -36,6 +38,9 @@ type Input struct {
 	Occurrences []contract.Failure
 	// Tree is the project's source, nil when no codebase is mounted.
 	Tree *codebase.Tree
+	// Evidence was gathered before the diagnosis (source of the top
+	// frames, git history, owners, related signatures); nil when none was.
+	Evidence *evidence.Set
 }
 
 // Diagnoser is the heuristic diagnoser. Its zero value is ready to use; it
@@ -114,14 +119,80 @@ func (d *Diagnoser) Diagnose(ctx context.Context, in Input) (contract.Diagnosis,
 		race = previousAccess(f.stack)
 	}
 
+	cause := rootCause(m, f, loc, cmp, race)
+	fix := suggestFix(m.rule.category, loc, cmp, in.Signature.Flaky)
+	conf := confidence(m, loc, cmp, in.Signature.Flaky)
+	if c, ok := in.Evidence.Suspect(); ok {
+		cause += " " + suspectSentence(c, in.Evidence.SuspectsChangedFiles)
+		fix += " Start with commit " + c.Short() + "."
+		if in.Evidence.SuspectsChangedFiles {
+			conf = min(conf+0.05, 0.9)
+		}
+	}
+	if file, who := in.Evidence.FailingOwners(); len(who) > 0 {
+		fix += fmt.Sprintf(" %s own%s %s (per %s): ask them to review the fix.", strings.Join(who, ", "), plural(len(who)), file, in.Evidence.OwnersFile)
+	}
 	return contract.Diagnosis{
 		Category:     m.rule.category,
-		RootCause:    rootCause(m, f, loc, cmp, race),
-		Evidence:     evidence(in, loc, race),
-		SuggestedFix: suggestFix(m.rule.category, loc, cmp, in.Signature.Flaky),
-		Confidence:   confidence(m, loc, cmp, in.Signature.Flaky),
+		RootCause:    cause,
+		Evidence:     evidence.Merge(listEvidence(in, loc, race), in.Evidence.Items()),
+		SuggestedFix: fix,
+		Confidence:   conf,
 		Diagnoser:    Name,
 	}, nil
+}
+
+// suspectSentence names the commit that most likely brought the failure.
+func suspectSentence(c git.Commit, changedFiles bool) string {
+	what := "the only commit since it last passed"
+	if changedFiles {
+		what = "the only commit since it last passed that changed the failing files"
+	}
+	return sentence(fmt.Sprintf("It most likely came with commit %s, %s", evidence.Label(c), what))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
+}
+
+// Sources returns the source around the project's top frames that the
+// codebase has, at most limit of them, the failing frame first: the
+// frames whose source evidence and prompts quote.
+func Sources(ctx context.Context, in Input, limit int) []codebase.Snippet {
+	if in.Tree == nil || len(in.Occurrences) == 0 || limit < 1 {
+		return nil
+	}
+	f := gather(in)
+	type key struct {
+		file string
+		line int
+	}
+	seen := map[key]bool{}
+	var out []codebase.Snippet
+	for n, i := range f.inApp {
+		if n == maxSourceAttempts || len(out) == limit || ctx.Err() != nil {
+			break
+		}
+		fr := f.frames[i]
+		if fr.Line < 1 {
+			continue
+		}
+		for _, p := range sourcePaths(fr) {
+			s, err := in.Tree.Snippet(p, fr.Line, snippetContext)
+			if err != nil {
+				continue
+			}
+			if k := (key{s.File, s.Line}); !seen[k] {
+				seen[k] = true
+				out = append(out, s)
+			}
+			break
+		}
+	}
+	return out
 }
 
 // gather collects the error of the most recent occurrence, taking the
@@ -547,8 +618,9 @@ func confidence(m match, loc located, cmp *comparison, flaky bool) float64 {
 	return min(max(c, 0.05), upper)
 }
 
-// evidence lists what the diagnosis rests on.
-func evidence(in Input, loc located, race *raceAccess) []contract.Evidence {
+// listEvidence lists what the diagnosis rests on, before the gathered
+// evidence.
+func listEvidence(in Input, loc located, race *raceAccess) []contract.Evidence {
 	var ev []contract.Evidence
 	if loc.found {
 		summary := "Failing frame"
@@ -569,13 +641,7 @@ func evidence(in Input, loc located, race *raceAccess) []contract.Evidence {
 		})
 	}
 	if s := loc.snippet; s != nil {
-		ev = append(ev, contract.Evidence{
-			Kind:    "source",
-			Summary: fmt.Sprintf("Source of %s around line %d", s.File, s.Line),
-			File:    s.File,
-			Line:    s.Line,
-			Snippet: s.String(),
-		})
+		ev = append(ev, evidence.SourceItem(*s))
 	}
 	ev = append(ev, contract.Evidence{Kind: "occurrence", Summary: occurrenceSummary(in)})
 	if in.Signature.Flaky {

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/codebase"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/evidence"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/git"
 )
 
 const goNilPanic = `panic: runtime error: invalid memory address or nil pointer dereference [recovered]
@@ -308,5 +311,73 @@ func TestZeroDiagnoserUsesTheBuiltInRules(t *testing.T) {
 	})
 	if err != nil || got.Category != CategoryNilDereference {
 		t.Fatalf("Diagnose = %q, %v; want %q", got.Category, err, CategoryNilDereference)
+	}
+}
+
+func TestSourcesQuoteTheTopProjectFrames(t *testing.T) {
+	tree := shopTree(t)
+	in := Input{Occurrences: []contract.Failure{testFailure("TestCheckout", contract.ErrorInfo{Message: "nil pointer dereference", Stack: goNilPanic})}, Tree: tree}
+
+	got := Sources(context.Background(), in, 3)
+	var at []string
+	for _, s := range got {
+		at = append(at, fmt.Sprintf("%s:%d", s.File, s.Line))
+	}
+	if want := []string{"pkg/cart/cart.go:17", "pkg/cart/checkout_test.go:12"}; !slices.Equal(at, want) {
+		t.Errorf("Sources = %v, want %v (the runtime's frames are not the project's)", at, want)
+	}
+	if got := Sources(context.Background(), in, 1); len(got) != 1 || got[0].File != "pkg/cart/cart.go" {
+		t.Errorf("Sources limited to 1 = %+v, want the failing frame", got)
+	}
+	in.Tree = nil
+	if got := Sources(context.Background(), in, 3); got != nil {
+		t.Errorf("Sources without a codebase = %+v", got)
+	}
+}
+
+func TestGatheredEvidenceNamesTheSuspectCommitAndTheOwners(t *testing.T) {
+	tree := shopTree(t)
+	in := Input{Occurrences: []contract.Failure{testFailure("TestCheckout", contract.ErrorInfo{Message: "nil pointer dereference", Stack: goNilPanic})}, Tree: tree}
+	sources := Sources(context.Background(), in, 3)
+	bob := git.Commit{Hash: "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c", Author: "Bob", Time: time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC), Subject: "Round totals down", Files: []string{"pkg/cart/cart.go"}}
+	dave := git.Commit{Hash: "4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d", Author: "Dave", Subject: "Fix a typo"}
+	set := &evidence.Set{
+		Sources:              sources,
+		FirstFailing:         &bob,
+		Suspects:             []git.Commit{bob},
+		SuspectsChangedFiles: true,
+		Owners:               []evidence.FileOwners{{File: "pkg/cart/cart.go", Owners: []string{"@acme/cart"}}},
+		OwnersFile:           "CODEOWNERS",
+	}
+	without := diagnose(t, in)
+	in.Evidence = set
+	d := diagnose(t, in)
+
+	for _, want := range []string{"commit 3c3c3c3c3c3c (2026-03-01, Bob): \"Round totals down\"", "the only commit since it last passed that changed the failing files"} {
+		if !strings.Contains(d.RootCause, want) {
+			t.Errorf("RootCause = %q, want it to mention %q", d.RootCause, want)
+		}
+	}
+	for _, want := range []string{"@acme/cart owns pkg/cart/cart.go (per CODEOWNERS)", "Start with commit 3c3c3c3c3c3c."} {
+		if !strings.Contains(d.SuggestedFix, want) {
+			t.Errorf("SuggestedFix = %q, want it to mention %q", d.SuggestedFix, want)
+		}
+	}
+	if d.Confidence <= without.Confidence {
+		t.Errorf("confidence %.2f with a suspect that changed the failing file, %.2f without; want higher", d.Confidence, without.Confidence)
+	}
+	sources2 := evidenceOf(d, "source")
+	if len(sources2) != 2 || sources2[0].File != "pkg/cart/cart.go" || sources2[1].File != "pkg/cart/checkout_test.go" {
+		t.Errorf("source evidence = %+v, want the failing frame once and the test's frame", sources2)
+	}
+	if commits := evidenceOf(d, "commit"); len(commits) != 1 || !strings.Contains(commits[0].Summary, "the first seen failing") {
+		t.Errorf("commit evidence = %+v, want the suspect, which is the first failing commit", commits)
+	}
+
+	set.Suspects = []git.Commit{bob, dave}
+	set.SuspectsChangedFiles = false
+	d = diagnose(t, in)
+	if strings.Contains(d.RootCause, "commit") {
+		t.Errorf("RootCause = %q names a commit though two are suspect", d.RootCause)
 	}
 }

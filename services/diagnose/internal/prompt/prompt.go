@@ -12,6 +12,7 @@ import (
 
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/codebase"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/evidence"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/heuristic"
 )
 
@@ -58,8 +59,9 @@ type Options struct {
 
 // Build returns the user prompt for a signature: a summary of the failure,
 // the failing frames with their source, the recent occurrences (messages,
-// runs, commits), the heuristic diagnosis as a hint when hint is not nil,
-// and the JSON answer expected. Everything taken from the failure or the
+// runs, commits), the evidence gathered beforehand (git history, owners,
+// related signatures), the heuristic diagnosis as a hint when hint is not
+// nil, and the JSON answer expected. Everything taken from the failure or the
 // codebase is scrubbed (see Scrub).
 func Build(in heuristic.Input, hint *contract.Diagnosis, opts Options) string {
 	var b strings.Builder
@@ -68,8 +70,9 @@ func Build(in heuristic.Input, hint *contract.Diagnosis, opts Options) string {
 	writeLatestError(&b, in)
 	writeFrames(&b, in, hint)
 	writeOccurrences(&b, in)
+	writeGathered(&b, in.Evidence)
 	if hint != nil {
-		writeHint(&b, hint)
+		writeHint(&b, hint, in.Evidence)
 	}
 	writeTask(&b, opts)
 	return b.String()
@@ -298,14 +301,81 @@ func writeOccurrences(b *strings.Builder, in heuristic.Input) {
 	}
 }
 
-func writeHint(b *strings.Builder, hint *contract.Diagnosis) {
+// writeGathered writes what was gathered from the codebase's history and
+// from the signatures seen before; the sources are quoted with the frames.
+func writeGathered(b *strings.Builder, set *evidence.Set) {
+	if set == nil {
+		return
+	}
+	if set.FirstFailing != nil || len(set.Suspects) > 0 || len(set.Lines) > 0 {
+		b.WriteString("\n## Git history of the failing code\n\n")
+		if c := set.FirstFailing; c != nil {
+			fmt.Fprintf(b, "- First seen failing at commit %s\n", safeLine(evidence.Label(*c), maxOccurrenceBytes))
+		}
+		if c := set.LastPassing; c != nil {
+			if set.LastPassingAssumed {
+				fmt.Fprintf(b, "- No passing run is known; its parent is taken as the last passing commit: %s\n", safeLine(evidence.Label(*c), maxOccurrenceBytes))
+			} else {
+				fmt.Fprintf(b, "- Last seen passing at commit %s\n", safeLine(evidence.Label(*c), maxOccurrenceBytes))
+			}
+		}
+		if len(set.Suspects) > 0 {
+			if set.SuspectsChangedFiles {
+				b.WriteString("- Commits after the last passing one, up to the first failing one, that changed the failing files (latest first):\n")
+			} else {
+				b.WriteString("- Commits after the last passing one, up to the first failing one (none changed the failing files; latest first):\n")
+			}
+			for _, c := range set.Suspects {
+				line := evidence.Label(c)
+				if len(c.Files) > 0 {
+					line += " — changed " + strings.Join(c.Files, ", ")
+				}
+				fmt.Fprintf(b, "  - %s\n", safeLine(line, maxOccurrenceBytes))
+			}
+			if set.MoreSuspects {
+				b.WriteString("  - (more commits came between them)\n")
+			}
+		}
+		for _, l := range set.Lines {
+			fmt.Fprintf(b, "- Commits that changed %s, latest first:\n", safeLine(location(l.File, l.Line), maxOccurrenceBytes))
+			for _, c := range l.Commits {
+				fmt.Fprintf(b, "  - %s\n", safeLine(evidence.Label(c), maxOccurrenceBytes))
+			}
+		}
+	}
+	if len(set.Owners) > 0 {
+		fmt.Fprintf(b, "\n## Owners of the failing files (per %s)\n\n", safeLine(set.OwnersFile, maxOccurrenceBytes))
+		for _, o := range set.Owners {
+			fmt.Fprintf(b, "- %s: %s\n", safeLine(o.File, maxOccurrenceBytes), safeLine(strings.Join(o.Owners, ", "), maxOccurrenceBytes))
+		}
+	}
+	if len(set.Related) > 0 {
+		b.WriteString("\n## Related signatures seen before\n\n")
+		for _, r := range set.Related {
+			sig := r.Signature
+			fmt.Fprintf(b, "- %s (%s; %s, %d occurrences): %s\n", safeLine(sig.ID, maxOccurrenceBytes), r.Why, sig.Status, sig.Occurrences, safeLine(sig.Title, maxOccurrenceBytes))
+		}
+	}
+	if len(set.Notes) > 0 {
+		b.WriteString("\n## What could not be known\n\n")
+		for _, n := range set.Notes {
+			fmt.Fprintf(b, "- %s\n", safeLine(n, maxHintBytes))
+		}
+	}
+}
+
+func writeHint(b *strings.Builder, hint *contract.Diagnosis, gathered *evidence.Set) {
+	said := map[string]bool{}
+	for _, e := range gathered.Items() {
+		said[e.Summary] = true
+	}
 	b.WriteString("\n## What an offline rule-based diagnoser concluded (a hint; it may be wrong or shallow)\n\n")
 	fmt.Fprintf(b, "- Category: %s\n", safeLine(hint.Category, maxOccurrenceBytes))
 	fmt.Fprintf(b, "- Root cause: %s\n", safeLine(hint.RootCause, maxHintBytes))
 	fmt.Fprintf(b, "- Suggested fix: %s\n", safeLine(hint.SuggestedFix, maxHintBytes))
 	fmt.Fprintf(b, "- Confidence: %.2f\n", hint.Confidence)
 	for _, e := range hint.Evidence {
-		if e.Kind == "note" || e.Kind == "occurrence" {
+		if (e.Kind == "note" || e.Kind == "occurrence") && !said[e.Summary] {
 			fmt.Fprintf(b, "- Note: %s\n", safeLine(e.Summary, maxHintBytes))
 		}
 	}

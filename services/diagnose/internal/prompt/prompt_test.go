@@ -10,6 +10,8 @@ import (
 
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/codebase"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/evidence"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/git"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/heuristic"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/prompt"
 )
@@ -198,5 +200,51 @@ func TestBuildBoundsAHugeStack(t *testing.T) {
 	in.Occurrences[1].Error.Stack = strings.Repeat("at com.example.Deep.call(Deep.java:1)\n", 20000)
 	if got := prompt.Build(in, nil, prompt.Options{}); len(got) > 40<<10 {
 		t.Errorf("the prompt is %d bytes for a %d-byte stack, want it bounded", len(got), len(in.Occurrences[1].Error.Stack))
+	}
+}
+
+func TestBuildQuotesTheGatheredEvidence(t *testing.T) {
+	in := input(writeTree(t))
+	bob := git.Commit{Hash: "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c", Author: "Bob", Time: time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC), Subject: "Round totals down; token=ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", Files: []string{"cart/cart.go"}}
+	alice := git.Commit{Hash: "1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a", Author: "jane.doe@example.com", Subject: "Add the cart"}
+	in.Evidence = &evidence.Set{
+		FirstFailing:         &bob,
+		LastPassing:          &alice,
+		LastPassingAssumed:   true,
+		Suspects:             []git.Commit{bob},
+		SuspectsChangedFiles: true,
+		Lines:                []evidence.LineHistory{{File: "cart/cart.go", Line: 11, Commits: []git.Commit{bob, alice}}},
+		Owners:               []evidence.FileOwners{{File: "cart/cart.go", Owners: []string{"@acme/cart"}}},
+		OwnersFile:           ".github/CODEOWNERS",
+		Related:              []evidence.Related{{Signature: contract.Signature{ID: "sig_2", Title: "TestSum: total wrong", Status: contract.StatusDiagnosed, Occurrences: 3}, Why: "same test"}},
+		Notes:                []string{"The last passing commit is a guess."},
+	}
+	hint, err := heuristic.New().Diagnose(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := prompt.Build(in, &hint, prompt.Options{})
+	for _, want := range []string{
+		"## Git history of the failing code",
+		"- First seen failing at commit 3c3c3c3c3c3c (2026-03-01, Bob)",
+		"its parent is taken as the last passing commit: 1a1a1a1a1a1a",
+		"that changed the failing files (latest first):\n  - 3c3c3c3c3c3c",
+		"— changed cart/cart.go",
+		"- Commits that changed cart/cart.go:11, latest first:\n  - 3c3c3c3c3c3c",
+		"## Owners of the failing files (per .github/CODEOWNERS)\n\n- cart/cart.go: @acme/cart",
+		"## Related signatures seen before\n\n- sig_2 (same test; diagnosed, 3 occurrences): TestSum: total wrong",
+		"## What could not be known\n\n- The last passing commit is a guess.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the prompt lacks %q:\n%s", want, got)
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(got, s) {
+			t.Errorf("the prompt leaks the secret %q", s)
+		}
+	}
+	if n := strings.Count(got, "Owners of cart/cart.go per"); n > 0 {
+		t.Errorf("the hint repeats the owners the prompt already lists (%d times)", n)
 	}
 }

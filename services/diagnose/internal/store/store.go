@@ -1,19 +1,25 @@
 // Package store keeps diagnose's state in Badger: which signature events
-// were handled (and the diagnosis each produced), the latest diagnosis of
-// each signature, and its recent occurrences as evidence.
+// were handled, the signatures seen and their recent occurrences, the
+// queue of signatures waiting for a diagnosis (and the one in flight), the
+// latest diagnosis of each signature, and the outbox of diagnoses recorded
+// but not yet published.
 package store
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rounds-dev/rounds/pkg/contract"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/triage"
 )
 
-// RecentOccurrences is how many occurrences are kept per signature.
-const RecentOccurrences = 5
+// maxConflicts bounds the retries of a transaction that raced another
+// writing the same keys: the handler queues while the worker dequeues.
+const maxConflicts = 100
 
 // Store is diagnose's Badger state.
 type Store struct{ db *badger.DB }
@@ -28,46 +34,42 @@ func diagnosisKey(project, sigID string) []byte {
 func occurrencesKey(project, sigID string) []byte {
 	return []byte("occurrences/" + project + "/" + sigID)
 }
+func seenKey(project, sigID string) []byte { return []byte("seen/" + project + "/" + sigID) }
+func seenPrefix(project string) []byte     { return []byte("seen/" + project + "/") }
+func pendingKey(project, sigID string) []byte {
+	return []byte("pending/" + project + "/" + sigID)
+}
 
-// Handled says whether a signature event was handled, and returns the
-// diagnosis it produced, if any.
-func (s *Store) Handled(eventID string) (handled bool, produced *contract.DiagnosisCompleted, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(handledKey(eventID))
+var pendingPrefix = []byte("pending/")
+
+func outboxKey(diagnosisID string) []byte { return []byte("outbox/" + diagnosisID) }
+
+var outboxPrefix = []byte("outbox/")
+
+// Handled says whether a signature event was handled.
+func (s *Store) Handled(eventID string) (bool, error) {
+	handled := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(handledKey(eventID))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		handled = true
-		return item.Value(func(v []byte) error {
-			if len(v) == 0 {
-				return nil
-			}
-			produced = &contract.DiagnosisCompleted{}
-			return json.Unmarshal(v, produced)
-		})
+		handled = err == nil
+		return err
 	})
 	if err != nil {
-		return false, nil, fmt.Errorf("look up handled event %s: %w", eventID, err)
+		return false, fmt.Errorf("look up handled event %s: %w", eventID, err)
 	}
-	return handled, produced, nil
+	return handled, nil
 }
 
-// Latest returns the latest diagnosis of a signature.
+// Latest returns the latest diagnosis of a signature, nil when it has none.
 func (s *Store) Latest(project, sigID string) (*contract.DiagnosisCompleted, error) {
 	var d *contract.DiagnosisCompleted
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(diagnosisKey(project, sigID))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		d = &contract.DiagnosisCompleted{}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, d) })
+		var err error
+		d, err = get[contract.DiagnosisCompleted](txn, diagnosisKey(project, sigID))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read diagnosis of %s/%s: %w", project, sigID, err)
@@ -79,14 +81,11 @@ func (s *Store) Latest(project, sigID string) (*contract.DiagnosisCompleted, err
 func (s *Store) Occurrences(project, sigID string) ([]contract.Failure, error) {
 	var occ []contract.Failure
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(occurrencesKey(project, sigID))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
+		p, err := get[[]contract.Failure](txn, occurrencesKey(project, sigID))
+		if p != nil {
+			occ = *p
 		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &occ) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read occurrences of %s/%s: %w", project, sigID, err)
@@ -94,35 +93,275 @@ func (s *Store) Occurrences(project, sigID string) ([]contract.Failure, error) {
 	return occ, nil
 }
 
-// Record stores, in one transaction, that ev was handled, the occurrences
-// to keep as evidence, and the diagnosis it produced (nil when triage
-// passed on it).
-func (s *Store) Record(ev *contract.SignatureChanged, occurrences []contract.Failure, produced *contract.DiagnosisCompleted) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		var handled []byte
-		if produced != nil {
-			v, err := json.Marshal(produced)
-			if err != nil {
-				return fmt.Errorf("encode diagnosis: %w", err)
+// Signatures returns up to limit of the signatures of project seen so
+// far, as their latest event showed them, without their components.
+func (s *Store) Signatures(project string, limit int) ([]contract.Signature, error) {
+	var sigs []contract.Signature
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: seenPrefix(project)})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(sigs) < limit; it.Next() {
+			var sig contract.Signature
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &sig) }); err != nil {
+				return fmt.Errorf("decode %s: %w", it.Item().Key(), err)
 			}
-			if err := txn.Set(diagnosisKey(ev.Signature.Project, ev.Signature.ID), v); err != nil {
-				return err
-			}
-			handled = v
+			sigs = append(sigs, sig)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read signatures of %s: %w", project, err)
+	}
+	return sigs, nil
+}
+
+// Enqueue records, in one transaction, that ev was handled, the
+// occurrences to keep as evidence (none: those stored are kept), the
+// signature as ev shows it, and what waits for a diagnosis of it: update
+// gets what waited (nil when nothing did) and returns what waits now (nil
+// for nothing). update may be called more than once and must not keep
+// what it is given.
+func (s *Store) Enqueue(ev *contract.SignatureChanged, occurrences []contract.Failure, update func(old *triage.Pending) *triage.Pending) error {
+	project, sigID := ev.Signature.Project, ev.Signature.ID
+	seen := ev.Signature
+	seen.Components = nil
+	err := s.update(func(txn *badger.Txn) error {
 		if len(occurrences) > 0 {
-			v, err := json.Marshal(occurrences)
-			if err != nil {
-				return fmt.Errorf("encode occurrences: %w", err)
-			}
-			if err := txn.Set(occurrencesKey(ev.Signature.Project, ev.Signature.ID), v); err != nil {
+			if err := put(txn, occurrencesKey(project, sigID), occurrences); err != nil {
 				return err
 			}
 		}
-		return txn.Set(handledKey(ev.ID), handled)
+		if err := put(txn, seenKey(project, sigID), seen); err != nil {
+			return err
+		}
+		old, err := get[triage.Pending](txn, pendingKey(project, sigID))
+		if err != nil {
+			return err
+		}
+		switch next := update(old); {
+		case next != nil:
+			if err := put(txn, pendingKey(project, sigID), next); err != nil {
+				return err
+			}
+		case old != nil:
+			if err := txn.Delete(pendingKey(project, sigID)); err != nil {
+				return err
+			}
+		}
+		return txn.Set(handledKey(ev.ID), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("record signature event %s: %w", ev.ID, err)
 	}
 	return nil
+}
+
+// Pending returns every signature waiting for a diagnosis or in one.
+func (s *Store) Pending() ([]triage.Pending, error) {
+	var out []triage.Pending
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: pendingPrefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var p triage.Pending
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+				return fmt.Errorf("decode %s: %w", it.Item().Key(), err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the queue: %w", err)
+	}
+	return out, nil
+}
+
+// Claim marks the signature in flight and returns its record as it is
+// now; nil when nothing waits for it or it is in flight already.
+func (s *Store) Claim(project, sigID string) (*triage.Pending, error) {
+	var claimed *triage.Pending
+	err := s.update(func(txn *badger.Txn) error {
+		claimed = nil
+		p, err := get[triage.Pending](txn, pendingKey(project, sigID))
+		if err != nil || p == nil || p.InFlight {
+			return err
+		}
+		p.InFlight = true
+		if err := put(txn, pendingKey(project, sigID), p); err != nil {
+			return err
+		}
+		claimed = p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim %s/%s: %w", project, sigID, err)
+	}
+	return claimed, nil
+}
+
+// Complete records, in one transaction, the diagnosis of a claimed
+// signature as its latest and in the outbox, and ends its flight (see
+// Drop).
+func (s *Store) Complete(claimed *triage.Pending, d *contract.DiagnosisCompleted) error {
+	err := s.update(func(txn *badger.Txn) error {
+		if err := put(txn, diagnosisKey(claimed.Project, claimed.SignatureID), d); err != nil {
+			return err
+		}
+		if err := put(txn, outboxKey(d.ID), d); err != nil {
+			return err
+		}
+		return land(txn, claimed, true, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("record diagnosis %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// Drop ends the flight of a claimed signature without a diagnosis:
+// nothing waits for it any more, unless an event came in during the
+// flight, which then waits in its turn.
+func (s *Store) Drop(claimed *triage.Pending) error {
+	if err := s.update(func(txn *badger.Txn) error { return land(txn, claimed, false, nil) }); err != nil {
+		return fmt.Errorf("drop %s/%s from the queue: %w", claimed.Project, claimed.SignatureID, err)
+	}
+	return nil
+}
+
+// Release ends the flight of a claimed signature whose diagnosis failed:
+// it waits again, not before notBefore, with its failed attempts counted.
+func (s *Store) Release(claimed *triage.Pending, attempts int, notBefore time.Time) error {
+	err := s.update(func(txn *badger.Txn) error {
+		return land(txn, claimed, false, func(p *triage.Pending) {
+			p.Attempts, p.NotBefore = attempts, notBefore
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("release %s/%s: %w", claimed.Project, claimed.SignatureID, err)
+	}
+	return nil
+}
+
+// land ends a flight. With retry nil the record goes, unless its version
+// moved on since the claim: then it waits again, for the events that came
+// in (see triage.Pending.Landed when the diagnosis completed). With retry,
+// the record waits again after retry has adjusted it.
+func land(txn *badger.Txn, claimed *triage.Pending, completed bool, retry func(*triage.Pending)) error {
+	key := pendingKey(claimed.Project, claimed.SignatureID)
+	p, err := get[triage.Pending](txn, key)
+	if err != nil || p == nil {
+		return err // dropped meanwhile (muted, resolved)
+	}
+	switch {
+	case retry != nil:
+		p.InFlight = false
+		retry(p)
+	case p.Version == claimed.Version:
+		return txn.Delete(key)
+	case completed:
+		p.Landed(claimed.Version)
+	default:
+		p.InFlight = false
+	}
+	return put(txn, key, p)
+}
+
+// Recover puts every signature left in flight, by a process that died
+// mid-diagnosis, back in the queue, and returns how many there were.
+// Call it before claiming anything.
+func (s *Store) Recover() (int, error) {
+	pending, err := s.Pending()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pending {
+		if !p.InFlight {
+			continue
+		}
+		err := s.update(func(txn *badger.Txn) error {
+			cur, err := get[triage.Pending](txn, pendingKey(p.Project, p.SignatureID))
+			if err != nil || cur == nil || !cur.InFlight {
+				return err
+			}
+			cur.InFlight = false
+			return put(txn, pendingKey(p.Project, p.SignatureID), cur)
+		})
+		if err != nil {
+			return n, fmt.Errorf("recover %s/%s: %w", p.Project, p.SignatureID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Unpublished returns the diagnoses recorded but not yet published.
+func (s *Store) Unpublished() ([]contract.DiagnosisCompleted, error) {
+	var out []contract.DiagnosisCompleted
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 10, Prefix: outboxPrefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var d contract.DiagnosisCompleted
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &d) }); err != nil {
+				return fmt.Errorf("decode %s: %w", it.Item().Key(), err)
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Published takes a published diagnosis out of the outbox.
+func (s *Store) Published(diagnosisID string) error {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(outboxKey(diagnosisID)) }); err != nil {
+		return fmt.Errorf("mark %s published: %w", diagnosisID, err)
+	}
+	return nil
+}
+
+// update runs fn in a read-write transaction, again when it raced another
+// transaction on the same keys, waiting a little longer each time, with
+// jitter.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	var err error
+	for attempt := range maxConflicts {
+		if attempt > 0 {
+			time.Sleep(rand.N(time.Duration(attempt) * 100 * time.Microsecond))
+		}
+		if err = s.db.Update(fn); !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// get decodes the JSON value at key; nil when there is none.
+func get[T any](txn *badger.Txn, key []byte) (*T, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// put stores v as JSON at key.
+func put(txn *badger.Txn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	return txn.Set(key, b)
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/logging"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/store"
+	"github.com/rounds-dev/rounds/services/diagnose/internal/triage"
 )
 
 // openDB opens a Badger database in dir and closes it when the test ends,
@@ -74,109 +76,211 @@ func diagnosis(ev *contract.SignatureChanged, rootCause string) *contract.Diagno
 	}
 }
 
-func handled(t *testing.T, s *store.Store, eventID string) (bool, *contract.DiagnosisCompleted) {
+// queue is an update for Enqueue that queues ev, merged with what waits.
+func queue(ev *contract.SignatureChanged) func(*triage.Pending) *triage.Pending {
+	return func(old *triage.Pending) *triage.Pending {
+		p := triage.Merge(old, triage.NewPending(ev, triage.Priority{Occurrences: ev.Signature.Occurrences}, string(ev.Change), t0))
+		return &p
+	}
+}
+
+func keep(old *triage.Pending) *triage.Pending { return old }
+func drop(*triage.Pending) *triage.Pending     { return nil }
+
+func must(t *testing.T, err error) {
 	t.Helper()
-	ok, produced, err := s.Handled(eventID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ok, produced
 }
 
-func latest(t *testing.T, s *store.Store, project, sigID string) *contract.DiagnosisCompleted {
+func pendingIDs(t *testing.T, s *store.Store) map[string]triage.Pending {
 	t.Helper()
-	d, err := s.Latest(project, sigID)
-	if err != nil {
-		t.Fatal(err)
+	ps, err := s.Pending()
+	must(t, err)
+	out := map[string]triage.Pending{}
+	for _, p := range ps {
+		out[p.Project+"/"+p.SignatureID] = p
 	}
-	return d
+	return out
 }
 
-func occurrences(t *testing.T, s *store.Store, project, sigID string) []contract.Failure {
-	t.Helper()
-	occ, err := s.Occurrences(project, sigID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return occ
-}
-
-func record(t *testing.T, s *store.Store, ev *contract.SignatureChanged, occ []contract.Failure, d *contract.DiagnosisCompleted) {
-	t.Helper()
-	if err := s.Record(ev, occ, d); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestRecordOfADiagnosisRoundTrips(t *testing.T) {
+func TestEnqueueRecordsTheEventTheOccurrencesAndTheSignatureTogether(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := store.New(db)
 	ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
 	occ := []contract.Failure{occurrence("e1")}
+	must(t, s.Enqueue(ev, occ, queue(ev)))
+
+	if ok, err := s.Handled(ev.ID); err != nil || !ok {
+		t.Errorf("Handled(%s) = %v, %v; want true", ev.ID, ok, err)
+	}
+	if got, err := s.Occurrences("shop", "s1"); err != nil || !reflect.DeepEqual(got, occ) {
+		t.Errorf("Occurrences = %+v, %v; want %+v", got, err, occ)
+	}
+	sigs, err := s.Signatures("shop", 10)
+	if err != nil || len(sigs) != 1 || sigs[0].ID != "s1" || sigs[0].Components != nil {
+		t.Errorf("Signatures = %+v, %v; want s1 without its components", sigs, err)
+	}
+	p, ok := pendingIDs(t, s)["shop/s1"]
+	if !ok || p.Event.ID != ev.ID || p.Version != 1 || p.InFlight {
+		t.Errorf("Pending = %+v; want s1 waiting with its event", p)
+	}
+
+	// Not queued, but recorded: the occurrences stored are kept when the
+	// event brings none, and what waits is kept.
+	status := signatureEvent("shop", "s1", contract.ChangeStatus, 1)
+	must(t, s.Enqueue(status, nil, keep))
+	if ok, _ := s.Handled(status.ID); !ok {
+		t.Errorf("Handled(%s) = false", status.ID)
+	}
+	if got, _ := s.Occurrences("shop", "s1"); !reflect.DeepEqual(got, occ) {
+		t.Errorf("Occurrences after an event without any = %+v, want %+v", got, occ)
+	}
+	if p := pendingIDs(t, s)["shop/s1"]; p.Version != 1 {
+		t.Errorf("Pending after a kept update = %+v, want version 1", p)
+	}
+
+	muted := signatureEvent("shop", "s1", contract.ChangeStatus, 2)
+	must(t, s.Enqueue(muted, nil, drop))
+	if got := pendingIDs(t, s); len(got) != 0 {
+		t.Errorf("Pending after a drop = %v, want none", got)
+	}
+}
+
+func TestReenqueuingAWaitingSignatureUpdatesIt(t *testing.T) {
+	db, _ := openDB(t, t.TempDir())
+	s := store.New(db)
+	first := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
+	must(t, s.Enqueue(first, []contract.Failure{occurrence("e1")}, queue(first)))
+	second := signatureEvent("shop", "s1", contract.ChangeRecurred, 2)
+	must(t, s.Enqueue(second, []contract.Failure{occurrence("e1"), occurrence("e2")}, queue(second)))
+
+	got := pendingIDs(t, s)
+	if len(got) != 1 || got["shop/s1"].Event.ID != second.ID || got["shop/s1"].Version != 2 {
+		t.Errorf("Pending = %+v; want s1 once, with the second event, at version 2", got)
+	}
+}
+
+func TestAClaimedSignatureIsInFlightUntilItLands(t *testing.T) {
+	db, _ := openDB(t, t.TempDir())
+	s := store.New(db)
+	ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
+	must(t, s.Enqueue(ev, []contract.Failure{occurrence("e1")}, queue(ev)))
+
+	claimed, err := s.Claim("shop", "s1")
+	if err != nil || claimed == nil || !claimed.InFlight {
+		t.Fatalf("Claim = %+v, %v; want s1 in flight", claimed, err)
+	}
+	if again, err := s.Claim("shop", "s1"); err != nil || again != nil {
+		t.Errorf("a second Claim = %+v, %v; want nothing: one flight per signature", again, err)
+	}
+	if none, err := s.Claim("shop", "s2"); err != nil || none != nil {
+		t.Errorf("Claim of a signature not waiting = %+v, %v; want nothing", none, err)
+	}
+
 	d := diagnosis(ev, "3 is not 4")
-	record(t, s, ev, occ, d)
-
-	ok, produced := handled(t, s, ev.ID)
-	if !ok || !reflect.DeepEqual(produced, d) {
-		t.Errorf("Handled(%s) = %v, %+v; want true, %+v", ev.ID, ok, produced, d)
+	must(t, s.Complete(claimed, d))
+	if got := pendingIDs(t, s); len(got) != 0 {
+		t.Errorf("Pending after Complete = %v, want none", got)
 	}
-	if got := latest(t, s, "shop", "s1"); !reflect.DeepEqual(got, d) {
-		t.Errorf("Latest = %+v, want %+v", got, d)
+	if got, err := s.Latest("shop", "s1"); err != nil || !reflect.DeepEqual(got, d) {
+		t.Errorf("Latest = %+v, %v; want the diagnosis", got, err)
 	}
-	if got := occurrences(t, s, "shop", "s1"); !reflect.DeepEqual(got, occ) {
-		t.Errorf("Occurrences = %+v, want %+v", got, occ)
+	out, err := s.Unpublished()
+	if err != nil || len(out) != 1 || !reflect.DeepEqual(out[0], *d) {
+		t.Errorf("Unpublished = %+v, %v; want the diagnosis", out, err)
 	}
-}
-
-func TestRecordWithoutADiagnosis(t *testing.T) {
-	db, _ := openDB(t, t.TempDir())
-	s := store.New(db)
-	first := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
-	d := diagnosis(first, "first")
-	record(t, s, first, []contract.Failure{occurrence("e1")}, d)
-
-	next := signatureEvent("shop", "s1", contract.ChangeRecurred, 2)
-	occ := []contract.Failure{occurrence("e1"), occurrence("e2")}
-	record(t, s, next, occ, nil)
-
-	ok, produced := handled(t, s, next.ID)
-	if !ok || produced != nil {
-		t.Errorf("Handled(%s) = %v, %+v; want true and no diagnosis", next.ID, ok, produced)
-	}
-	if got := latest(t, s, "shop", "s1"); !reflect.DeepEqual(got, d) {
-		t.Errorf("Latest = %+v, want the earlier diagnosis kept", got)
-	}
-	if got := occurrences(t, s, "shop", "s1"); !reflect.DeepEqual(got, occ) {
-		t.Errorf("Occurrences = %d of them, want the %d recorded last", len(got), len(occ))
+	must(t, s.Published(d.ID))
+	if out, err := s.Unpublished(); err != nil || len(out) != 0 {
+		t.Errorf("Unpublished after Published = %+v, %v; want none", out, err)
 	}
 }
 
-func TestRecordWithoutOccurrencesKeepsThoseStored(t *testing.T) {
+func TestAnEventDuringAFlightWaitsForItsTurn(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := store.New(db)
-	occ := []contract.Failure{occurrence("e1")}
-	record(t, s, signatureEvent("shop", "s1", contract.ChangeDetected, 1), occ, nil)
-	record(t, s, signatureEvent("shop", "s1", contract.ChangeStatus, 1), nil, nil)
-	if got := occurrences(t, s, "shop", "s1"); !reflect.DeepEqual(got, occ) {
-		t.Errorf("Occurrences = %+v, want %+v", got, occ)
+	ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
+	must(t, s.Enqueue(ev, []contract.Failure{occurrence("e1")}, queue(ev)))
+	claimed, err := s.Claim("shop", "s1")
+	must(t, err)
+
+	regressed := signatureEvent("shop", "s1", contract.ChangeRegressed, 2)
+	must(t, s.Enqueue(regressed, []contract.Failure{occurrence("e2")}, queue(regressed)))
+	if p := pendingIDs(t, s)["shop/s1"]; !p.InFlight || p.Version != 2 || p.Regression != 2 {
+		t.Fatalf("Pending during the flight = %+v; want still in flight, version 2, regression at 2", p)
+	}
+
+	must(t, s.Complete(claimed, diagnosis(ev, "first")))
+	p, ok := pendingIDs(t, s)["shop/s1"]
+	if !ok || p.InFlight || p.Event.ID != regressed.ID || p.Regression != 2 || p.Priority.New {
+		t.Errorf("Pending after the flight = %+v, %v; want the regression waiting, not in flight", p, ok)
 	}
 }
 
-func TestLatestIsTheLastDiagnosisRecorded(t *testing.T) {
+func TestReleaseAndDrop(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := store.New(db)
-	first := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
-	record(t, s, first, []contract.Failure{occurrence("e1")}, diagnosis(first, "first"))
-	regressed := signatureEvent("shop", "s1", contract.ChangeRegressed, 4)
-	d := diagnosis(regressed, "regressed")
-	record(t, s, regressed, []contract.Failure{occurrence("e4")}, d)
+	ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
+	must(t, s.Enqueue(ev, []contract.Failure{occurrence("e1")}, queue(ev)))
+	claimed, err := s.Claim("shop", "s1")
+	must(t, err)
 
-	if got := latest(t, s, "shop", "s1"); !reflect.DeepEqual(got, d) {
-		t.Errorf("Latest = %+v, want %+v", got, d)
+	later := t0.Add(time.Minute)
+	must(t, s.Release(claimed, 2, later))
+	p := pendingIDs(t, s)["shop/s1"]
+	if p.InFlight || p.Attempts != 2 || !p.NotBefore.Equal(later) {
+		t.Errorf("Pending after Release = %+v; want waiting, 2 attempts, not before %v", p, later)
 	}
-	// The first event still names the diagnosis it produced.
-	if _, produced := handled(t, s, first.ID); produced == nil || produced.Diagnosis.RootCause != "first" {
-		t.Errorf("Handled(%s) produced %+v, want the first diagnosis", first.ID, produced)
+
+	claimed, err = s.Claim("shop", "s1")
+	must(t, err)
+	must(t, s.Drop(claimed))
+	if got := pendingIDs(t, s); len(got) != 0 {
+		t.Errorf("Pending after Drop = %v, want none", got)
+	}
+	// Landing what was dropped meanwhile (a mute) changes nothing.
+	must(t, s.Drop(claimed))
+	must(t, s.Complete(claimed, diagnosis(ev, "x")))
+	if got := pendingIDs(t, s); len(got) != 0 {
+		t.Errorf("Pending after landing a dropped claim = %v, want none", got)
+	}
+}
+
+func TestAfterACrashTheSignatureInFlightWaitsAgainAndTheOutboxIsKept(t *testing.T) {
+	dir := t.TempDir()
+	db, closeDB := openDB(t, dir)
+	s := store.New(db)
+	a := signatureEvent("shop", "a", contract.ChangeDetected, 1)
+	b := signatureEvent("shop", "b", contract.ChangeDetected, 1)
+	must(t, s.Enqueue(a, []contract.Failure{occurrence("a1")}, queue(a)))
+	must(t, s.Enqueue(b, []contract.Failure{occurrence("b1")}, queue(b)))
+	claimedA, err := s.Claim("shop", "a")
+	must(t, err)
+	d := diagnosis(a, "done, not published")
+	must(t, s.Complete(claimedA, d))
+	_, err = s.Claim("shop", "b")
+	must(t, err)
+	closeDB() // the process dies with b in flight and a unpublished
+
+	db, _ = openDB(t, dir)
+	s = store.New(db)
+	n, err := s.Recover()
+	if err != nil || n != 1 {
+		t.Fatalf("Recover = %d, %v; want 1", n, err)
+	}
+	got := pendingIDs(t, s)
+	if p, ok := got["shop/b"]; len(got) != 1 || !ok || p.InFlight {
+		t.Errorf("Pending after recovery = %+v; want b waiting, not in flight", got)
+	}
+	if out, err := s.Unpublished(); err != nil || len(out) != 1 || out[0].ID != d.ID {
+		t.Errorf("Unpublished after reopening = %+v, %v; want %s", out, err, d.ID)
+	}
+	if ok, _ := s.Handled(a.ID); !ok {
+		t.Errorf("Handled(%s) after reopening = false", a.ID)
+	}
+	if n, err := s.Recover(); err != nil || n != 0 {
+		t.Errorf("a second Recover = %d, %v; want 0", n, err)
 	}
 }
 
@@ -184,7 +288,10 @@ func TestUnknownIDsAreNotFound(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := store.New(db)
 	ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
-	record(t, s, ev, []contract.Failure{occurrence("e1")}, diagnosis(ev, "x"))
+	must(t, s.Enqueue(ev, []contract.Failure{occurrence("e1")}, queue(ev)))
+	claimed, err := s.Claim("shop", "s1")
+	must(t, err)
+	must(t, s.Complete(claimed, diagnosis(ev, "x")))
 
 	tests := []struct {
 		name           string
@@ -198,43 +305,76 @@ func TestUnknownIDsAreNotFound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is not found", func(t *testing.T) {
-			if ok, produced := handled(t, s, tt.eventID); ok || produced != nil {
-				t.Errorf("Handled(%q) = %v, %+v; want false, nil", tt.eventID, ok, produced)
+			if ok, err := s.Handled(tt.eventID); ok || err != nil {
+				t.Errorf("Handled(%q) = %v, %v; want false", tt.eventID, ok, err)
 			}
-			if got := latest(t, s, tt.project, tt.sigID); got != nil {
-				t.Errorf("Latest(%q, %q) = %+v, want nil", tt.project, tt.sigID, got)
+			if got, err := s.Latest(tt.project, tt.sigID); got != nil || err != nil {
+				t.Errorf("Latest(%q, %q) = %+v, %v; want nil", tt.project, tt.sigID, got, err)
 			}
-			if got := occurrences(t, s, tt.project, tt.sigID); got != nil {
-				t.Errorf("Occurrences(%q, %q) = %+v, want nil", tt.project, tt.sigID, got)
+			if got, err := s.Occurrences(tt.project, tt.sigID); got != nil || err != nil {
+				t.Errorf("Occurrences(%q, %q) = %+v, %v; want nil", tt.project, tt.sigID, got, err)
 			}
 		})
 	}
+	if sigs, err := s.Signatures("billing", 10); err != nil || len(sigs) != 0 {
+		t.Errorf("Signatures(billing) = %+v, %v; want none", sigs, err)
+	}
 }
 
-func TestRecordsSurviveReopening(t *testing.T) {
-	dir := t.TempDir()
-	db, closeDB := openDB(t, dir)
+func TestSignaturesAreBounded(t *testing.T) {
+	db, _ := openDB(t, t.TempDir())
 	s := store.New(db)
-	ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
-	occ := []contract.Failure{occurrence("e1"), occurrence("e2")}
-	d := diagnosis(ev, "3 is not 4")
-	record(t, s, ev, occ, d)
-	muted := signatureEvent("shop", "s2", contract.ChangeDetected, 1)
-	record(t, s, muted, nil, nil)
-	closeDB()
+	for i := range 5 {
+		ev := signatureEvent("shop", fmt.Sprint("s", i), contract.ChangeDetected, 1)
+		must(t, s.Enqueue(ev, nil, keep))
+	}
+	if sigs, err := s.Signatures("shop", 3); err != nil || len(sigs) != 3 {
+		t.Errorf("Signatures(shop, 3) = %d of them, %v; want 3", len(sigs), err)
+	}
+}
 
-	db, _ = openDB(t, dir)
-	s = store.New(db)
-	if ok, produced := handled(t, s, ev.ID); !ok || !reflect.DeepEqual(produced, d) {
-		t.Errorf("Handled(%s) after reopening = %v, %+v", ev.ID, ok, produced)
+func TestConcurrentQueuingAndClaimingLoseNoEvent(t *testing.T) {
+	db, _ := openDB(t, t.TempDir())
+	s := store.New(db)
+	first := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
+	must(t, s.Enqueue(first, []contract.Failure{occurrence("e1")}, queue(first)))
+
+	const events = 50
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := int64(2); i <= events; i++ {
+			ev := signatureEvent("shop", "s1", contract.ChangeRecurred, i)
+			if err := s.Enqueue(ev, nil, queue(ev)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Go(func() {
+		for range 20 {
+			claimed, err := s.Claim("shop", "s1")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if claimed != nil {
+				if err := s.Drop(claimed); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	wg.Wait()
+	for i := int64(1); i <= events; i++ {
+		id := signatureEvent("shop", "s1", contract.ChangeRecurred, i).ID
+		if i == 1 {
+			id = first.ID
+		}
+		if ok, err := s.Handled(id); err != nil || !ok {
+			t.Errorf("Handled(%s) = %v, %v", id, ok, err)
+		}
 	}
-	if ok, produced := handled(t, s, muted.ID); !ok || produced != nil {
-		t.Errorf("Handled(%s) after reopening = %v, %+v; want true, nil", muted.ID, ok, produced)
-	}
-	if got := latest(t, s, "shop", "s1"); !reflect.DeepEqual(got, d) {
-		t.Errorf("Latest after reopening = %+v", got)
-	}
-	if got := occurrences(t, s, "shop", "s1"); !reflect.DeepEqual(got, occ) {
-		t.Errorf("Occurrences after reopening = %+v", got)
+	// The last event waits, unless the claimer dropped it after it came.
+	if p, ok := pendingIDs(t, s)["shop/s1"]; ok && (p.InFlight || p.Version < 1) {
+		t.Errorf("Pending = %+v; want it waiting, not in flight", p)
 	}
 }
