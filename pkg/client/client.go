@@ -1,5 +1,5 @@
-// Package client lets Go programs talk to Rounds: publish failures and
-// follow report events. It speaks the contract of package contract over
+// Package client lets Go programs talk to Rounds: publish failures and run
+// reports (which tests passed), and follow report events. It speaks the contract of package contract over
 // NATS JetStream, exactly as the rounds CLI does.
 package client
 
@@ -19,6 +19,10 @@ import (
 // no Rounds service has started against it yet.
 var ErrRoundsNotRunning = errors.New("rounds streams not found: start Rounds first (rounds run, or rounds ingest against this server)")
 
+// ErrRunsNotProvisioned means the server has the Rounds streams but not the
+// one for run reports: its Rounds services are older than this client.
+var ErrRunsNotProvisioned = errors.New("stream " + contract.StreamRuns + " not found: the Rounds services on this server are older than this client; upgrade them")
+
 // Client publishes failures and follows reports over a NATS connection it
 // does not own.
 type Client struct {
@@ -34,11 +38,12 @@ func New(nc *nats.Conn) (*Client, error) {
 	return &Client{js: js}, nil
 }
 
-// PublishResult counts what a publication did.
+// PublishResult counts what a publication did, in messages: failures, or
+// chunks of a run report.
 type PublishResult struct {
-	// Published counts failures JetStream stored.
+	// Published counts messages JetStream stored.
 	Published int
-	// Duplicates counts failures JetStream had already stored under the
+	// Duplicates counts messages JetStream had already stored under the
 	// same id within its duplicate window, and dropped.
 	Duplicates int
 }
@@ -79,8 +84,52 @@ func (c *Client) PublishFailures(ctx context.Context, failures []contract.Failur
 		return PublishResult{}, fmt.Errorf("look up stream %s: %w", contract.StreamFailures, err)
 	}
 
+	return c.publish(ctx, "failure", msgs)
+}
+
+// PublishRun publishes a whole run report (rounds.run.v1) to
+// rounds.runs.<project>: it cuts it into chunks of at most
+// contract.RunChunkBytes (see contract.RunReported.Chunks), each with its own
+// id as Nats-Msg-Id, and waits until JetStream has stored each one. r.Chunk
+// must be zero. When r is invalid, nothing is published. The result counts
+// chunks.
+func (c *Client) PublishRun(ctx context.Context, r contract.RunReported) (PublishResult, error) {
+	chunks, err := r.Chunks(contract.RunChunkBytes)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("run report %s: %w", r.ID, err)
+	}
+	subject, err := contract.RunSubject(r.Project)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	msgs := make([]*nats.Msg, len(chunks))
+	for i := range chunks {
+		data, err := json.Marshal(&chunks[i])
+		if err != nil {
+			return PublishResult{}, fmt.Errorf("encode run report %s: %w", chunks[i].ID, err)
+		}
+		m := nats.NewMsg(subject)
+		m.Data = data
+		m.Header.Set(contract.HeaderMsgID, chunks[i].ID)
+		msgs[i] = m
+	}
+	if _, err := c.js.Stream(ctx, contract.StreamRuns); err != nil {
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return PublishResult{}, fmt.Errorf("look up stream %s: %w", contract.StreamRuns, err)
+		}
+		if _, ferr := c.js.Stream(ctx, contract.StreamFailures); errors.Is(ferr, jetstream.ErrStreamNotFound) {
+			return PublishResult{}, ErrRoundsNotRunning
+		}
+		return PublishResult{}, ErrRunsNotProvisioned
+	}
+	return c.publish(ctx, "run report", msgs)
+}
+
+// publish publishes msgs asynchronously, a thousand at a time, and counts
+// what JetStream stored and what it dropped as a duplicate.
+func (c *Client) publish(ctx context.Context, what string, msgs []*nats.Msg) (PublishResult, error) {
 	var res PublishResult
-	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	futures := make([]jetstream.PubAckFuture, 0, min(len(msgs), 1000))
 	wait := func() error {
 		for _, f := range futures {
 			select {
@@ -91,9 +140,9 @@ func (c *Client) PublishFailures(ctx context.Context, failures []contract.Failur
 					res.Published++
 				}
 			case err := <-f.Err():
-				return fmt.Errorf("publish failure %s: %w", f.Msg().Header.Get(contract.HeaderMsgID), err)
+				return fmt.Errorf("publish %s %s: %w", what, f.Msg().Header.Get(contract.HeaderMsgID), err)
 			case <-ctx.Done():
-				return fmt.Errorf("publish failures: %w", ctx.Err())
+				return fmt.Errorf("publish %ss: %w", what, ctx.Err())
 			}
 		}
 		futures = futures[:0]
@@ -102,7 +151,7 @@ func (c *Client) PublishFailures(ctx context.Context, failures []contract.Failur
 	for _, m := range msgs {
 		f, err := c.js.PublishMsgAsync(m)
 		if err != nil {
-			return res, fmt.Errorf("publish failure %s: %w", m.Header.Get(contract.HeaderMsgID), err)
+			return res, fmt.Errorf("publish %s %s: %w", what, m.Header.Get(contract.HeaderMsgID), err)
 		}
 		futures = append(futures, f)
 		if len(futures) == 1000 {

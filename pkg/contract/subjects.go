@@ -18,6 +18,7 @@ const (
 	StreamDiagnoses  = "ROUNDS_DIAGNOSES"
 	StreamReports    = "ROUNDS_REPORTS"
 	StreamDeadletter = "ROUNDS_DEADLETTER"
+	StreamRuns       = "ROUNDS_RUNS"
 )
 
 // Subject filters covering every subject of each stream.
@@ -27,6 +28,7 @@ const (
 	DiagnosesAll  = "rounds.diagnoses.>"
 	ReportsAll    = "rounds.reports.>"
 	DeadletterAll = "rounds.deadletter.>"
+	RunsAll       = "rounds.runs.>"
 )
 
 // Headers set on Rounds messages.
@@ -76,6 +78,15 @@ func FailureSubject(project string) (string, error) {
 		return "", err
 	}
 	return "rounds.failures." + project, nil
+}
+
+// RunSubject is where the run reports of a project are published: which
+// tests passed (RunReported).
+func RunSubject(project string) (string, error) {
+	if err := checkToken("project", project); err != nil {
+		return "", err
+	}
+	return "rounds.runs." + project, nil
 }
 
 // SignatureSubject is where ingest announces a change of a signature.

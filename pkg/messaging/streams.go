@@ -85,6 +85,7 @@ func (c StreamsConfig) StreamConfigs() []jetstream.StreamConfig {
 		stream(contract.StreamDiagnoses, contract.DiagnosesAll, "Rounds: diagnoses", small),
 		stream(contract.StreamReports, contract.ReportsAll, "Rounds: report events", small),
 		stream(contract.StreamDeadletter, contract.DeadletterAll, "Rounds: messages a service could not process, with the reason in a header", small),
+		stream(contract.StreamRuns, contract.RunsAll, "Rounds: which tests passed in each run, for flakiness", small),
 	}
 }
 

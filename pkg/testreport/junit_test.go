@@ -21,6 +21,18 @@ type junitWant struct {
 	message    string
 	stackStart string // the stack must start with this; "" means no stack
 	time       time.Time
+	attempt    int               // run.attempt; 0 when the test was not retried
+	attrs      map[string]string // attributes the failure must have, among others
+}
+
+// checkAttrs checks that f has every attribute of want.
+func checkAttrs(t *testing.T, i int, f contract.Failure, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got, ok := f.Attributes[k]; !ok || got != v {
+			t.Errorf("failure %d: attribute %q = %q (set: %v), want %q", i, k, got, ok, v)
+		}
+	}
 }
 
 func TestParseJUnitDialects(t *testing.T) {
@@ -30,7 +42,7 @@ func TestParseJUnitDialects(t *testing.T) {
 		want []junitWant
 	}{
 		{
-			name: "a Surefire report yields its failure and its error with their stack traces, not the flaky or skipped tests",
+			name: "a Surefire report yields its failure, its error and the failed attempt of its flaky test with their stack traces, and properties as attributes",
 			file: "surefire.xml",
 			want: []junitWant{
 				{
@@ -39,6 +51,7 @@ func TestParseJUnitDialects(t *testing.T) {
 					message:    "expected: <85.00> but was: <90.00>",
 					stackStart: "org.opentest4j.AssertionFailedError: expected: <85.00> but was: <90.00>\n\tat org.junit.jupiter.api.AssertionFailureBuilder.build(",
 					time:       fallbackTime,
+					attrs:      map[string]string{AttrSystemOut: "2024-03-05 10:11:12.345 INFO  CartService - applying discount SPRING10 to cart 42", "os.name": "Linux"},
 				},
 				{
 					test:       contract.TestIdentity{Framework: "junit", Suite: "com.acme.shop.cart.CartServiceTest", Name: "removesLastItem"},
@@ -46,6 +59,16 @@ func TestParseJUnitDialects(t *testing.T) {
 					message:    `Cannot invoke "com.acme.shop.cart.Item.getQuantity()" because "item" is null`,
 					stackStart: `java.lang.NullPointerException: Cannot invoke "com.acme.shop.cart.Item.getQuantity()"`,
 					time:       fallbackTime,
+					attrs:      map[string]string{"java.version": "17.0.10", "os.name": "Linux"},
+				},
+				{
+					test:       contract.TestIdentity{Framework: "junit", Suite: "com.acme.shop.cart.CartServiceTest", Name: "checksOutWithSavedCard"},
+					errType:    "java.net.ConnectException",
+					message:    "Connection refused",
+					stackStart: "java.net.ConnectException: Connection refused\n\tat java.base/sun.nio.ch.Net.connect0(Native Method)",
+					time:       fallbackTime,
+					attempt:    1,
+					attrs:      map[string]string{AttrPassedOnRetry: "true", "java.version": "17.0.10"},
 				},
 			},
 		},
@@ -193,7 +216,8 @@ func TestParseJUnitDialects(t *testing.T) {
 				if !f.Time.Equal(want.time) {
 					t.Errorf("failure %d: time = %v, want %v", i, f.Time, want.time)
 				}
-				checkCommonFields(t, f, opts)
+				checkAttrs(t, i, f, want.attrs)
+				checkCommonFields(t, f, opts, want.attempt)
 			}
 		})
 	}
@@ -201,12 +225,12 @@ func TestParseJUnitDialects(t *testing.T) {
 
 // checkCommonFields checks what every failure parsed from JUnit has in
 // common.
-func checkCommonFields(t *testing.T, f contract.Failure, opts Options) {
+func checkCommonFields(t *testing.T, f contract.Failure, opts Options, attempt int) {
 	t.Helper()
 	if f.Schema != contract.SchemaFailure || f.Kind != contract.KindTest || f.Project != opts.Project {
 		t.Errorf("schema, kind, project = %q, %q, %q; want %q, %q, %q", f.Schema, f.Kind, f.Project, contract.SchemaFailure, contract.KindTest, opts.Project)
 	}
-	wantRun := contract.RunInfo{ID: opts.RunID, Commit: opts.Commit, Branch: opts.Branch, CIURL: opts.CIURL}
+	wantRun := contract.RunInfo{ID: opts.RunID, Commit: opts.Commit, Branch: opts.Branch, CIURL: opts.CIURL, Attempt: attempt}
 	if f.Run != wantRun {
 		t.Errorf("run = %+v, want %+v", f.Run, wantRun)
 	}
@@ -266,8 +290,35 @@ func TestParseJUnitCases(t *testing.T) {
 		},
 		{
 			name:  "passed and skipped testcases yield nothing",
-			input: `<testsuite name="s"><testcase name="passes"/><testcase name="skips"><skipped message="later"/></testcase><testcase name="reruns"><flakyFailure message="once"/></testcase></testsuite>`,
+			input: `<testsuite name="s"><testcase name="passes"/><testcase name="skips"><skipped message="later"/></testcase></testsuite>`,
 			want:  nil,
+		},
+		{
+			name:  "each flaky attempt of a test that then passed is a failure numbered in order and marked passed on retry",
+			input: `<testsuite name="s"><testcase name="t"><flakyFailure message="once" type="E"><stackTrace>E: once</stackTrace><system-out>try 1</system-out></flakyFailure><flakyError message="twice"><stackTrace>at x</stackTrace></flakyError><system-out>final try</system-out></testcase></testsuite>`,
+			want: []junitWant{
+				{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "E", message: "once", stackStart: "E: once", time: fallbackTime, attempt: 1, attrs: map[string]string{AttrPassedOnRetry: "true", AttrSystemOut: "try 1"}},
+				{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "error", message: "twice", stackStart: "at x", time: fallbackTime, attempt: 2, attrs: map[string]string{AttrPassedOnRetry: "true"}},
+			},
+		},
+		{
+			name:  "a failure followed by reruns that failed too is a failure per attempt, not marked",
+			input: `<testsuite name="s"><testcase name="t"><failure message="first" type="A">trace 1</failure><rerunFailure message="second" type="A"><stackTrace>trace 2</stackTrace></rerunFailure><rerunError message="third" type="B"/></testcase></testsuite>`,
+			want: []junitWant{
+				{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "A", message: "first", stackStart: "trace 1", time: fallbackTime, attempt: 1},
+				{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "A", message: "second", stackStart: "trace 2", time: fallbackTime, attempt: 2},
+				{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "B", message: "third", time: fallbackTime, attempt: 3},
+			},
+		},
+		{
+			name:  "testcase properties win over suite properties, and secrets are left out",
+			input: `<testsuites><testsuite name="s"><properties><property name="os" value="linux"/><property name="shard" value="1"/><property name="db.password" value="hunter2"/><property name="GITHUB_TOKEN" value="ghp_x"/></properties><testcase name="t"><properties><property name="shard" value="3"/><property name="" value="nameless"/></properties><failure message="m"/></testcase></testsuite></testsuites>`,
+			want:  []junitWant{{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "failure", message: "m", time: fallbackTime, attrs: map[string]string{"os": "linux", "shard": "3"}}},
+		},
+		{
+			name:  "the system-out and system-err of a failed testcase keep their last 4 KiB",
+			input: `<testsuite name="s"><testcase name="t"><failure message="m"/><system-out>` + strings.Repeat("early line\n", 1000) + `the last line</system-out><system-err>  warning: slow  </system-err></testcase></testsuite>`,
+			want:  []junitWant{{test: contract.TestIdentity{Framework: "junit", Suite: "s", Name: "t"}, errType: "failure", message: "m", time: fallbackTime, attrs: map[string]string{AttrSystemErr: "warning: slow"}}},
 		},
 		{
 			name:  "a testsuite with no testcases yields nothing",
@@ -319,7 +370,8 @@ func TestParseJUnitCases(t *testing.T) {
 				if !f.Time.Equal(want.time) {
 					t.Errorf("time = %v, want %v", f.Time, want.time)
 				}
-				checkCommonFields(t, f, opts)
+				checkAttrs(t, i, f, want.attrs)
+				checkCommonFields(t, f, opts, want.attempt)
 			}
 		})
 	}
@@ -573,10 +625,18 @@ func TestParseJUnitRefusesBadReports(t *testing.T) {
 		},
 		{
 			name:     "a failure too big to publish is refused",
-			input:    "<testsuite name=\"s\">\n<testcase name=\"" + strings.Repeat("n", contract.MaxFailureBytes) + "\"><failure/></testcase>\n</testsuite>",
+			input:    "<testsuite name=\"s\">\n<testcase name=\"t\" file=\"" + strings.Repeat("n", contract.MaxFailureBytes) + "\"><failure/></testcase>\n</testsuite>",
 			wantLine: 2,
 			wantCol:  1,
 			wantErr:  "more than 1048576",
+			wantIs:   contract.ErrInvalidEvent,
+		},
+		{
+			name:     "a passed test whose name is longer than 64 KiB is refused",
+			input:    "<testsuite name=\"s\">\n<testcase name=\"" + strings.Repeat("n", contract.MaxTestRefBytes+1) + "\"/>\n</testsuite>",
+			wantLine: 2,
+			wantCol:  1,
+			wantErr:  "test name is 65537 bytes, more than 65536",
 			wantIs:   contract.ErrInvalidEvent,
 		},
 	}

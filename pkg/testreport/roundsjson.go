@@ -21,7 +21,8 @@ const maxLineBytes = contract.MaxFailureBytes + len("\r\n")
 // line, blank lines skipped. What a line leaves out is filled in: the schema,
 // the project and the run from opts, the time from opts.Time, the kind from
 // whether test or service is set, and an id derived from the project, the run
-// id, the base name of name, the line number and the line itself. A line
+// id, the base name of name, the line number, the line itself and the CI
+// attempt when opts has one. A line
 // whose schema is not contract.SchemaFailure, or whose project is not
 // opts.Project, is an error, as is any failure that does not then pass
 // Validate.
@@ -32,6 +33,16 @@ func ParseRoundsJSON(name string, r io.Reader, opts Options) ([]contract.Failure
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	rep, err := parseRoundsJSON(name, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return rep.Failures, nil
+}
+
+// parseRoundsJSON is ParseRoundsJSON returning a Report, which lists no
+// tests: Rounds JSON lines hold failures only.
+func parseRoundsJSON(name string, r io.Reader, opts Options) (Report, error) {
 	base := baseName(name)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, maxLineBytes)
@@ -53,17 +64,18 @@ func ParseRoundsJSON(name string, r io.Reader, opts Options) ([]contract.Failure
 			if col > 0 {
 				col += offset
 			}
-			return nil, &ParseError{Name: name, Line: lineNo, Column: col, Err: err}
+			return Report{}, &ParseError{Name: name, Line: lineNo, Column: col, Err: err}
 		}
 		failures = append(failures, f)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{Name: name, Line: lineNo + 1, Err: fmt.Errorf("line is longer than %d bytes", contract.MaxFailureBytes)}
+			return Report{}, &ParseError{Name: name, Line: lineNo + 1, Err: fmt.Errorf("line is longer than %d bytes", contract.MaxFailureBytes)}
 		}
-		return nil, &ParseError{Name: name, Line: lineNo, Err: fmt.Errorf("read Rounds JSON lines: %w", err)}
+		return Report{}, &ParseError{Name: name, Line: lineNo, Err: fmt.Errorf("read Rounds JSON lines: %w", err)}
 	}
-	return failures, nil
+	var t tally
+	return t.report(FormatRoundsJSON, "", name, failures, opts), nil
 }
 
 // parseLine decodes one non-blank line, fills in its defaults and validates
@@ -84,7 +96,11 @@ func parseLine(line []byte, lineNo int, base string, opts Options) (contract.Fai
 		return contract.Failure{}, 0, err
 	}
 	if f.ID == "" {
-		f.ID = deriveID(roundsJSONIDTag, f.Project, f.Run.ID, base, strconv.Itoa(lineNo), string(bytes.TrimSpace(line)))
+		fields := []string{roundsJSONIDTag, f.Project, f.Run.ID, base, strconv.Itoa(lineNo), string(bytes.TrimSpace(line))}
+		if opts.Attempt > 0 {
+			fields = append(fields, "ci-attempt", strconv.Itoa(opts.Attempt))
+		}
+		f.ID = deriveID(fields...)
 	}
 	if err := checkFailure(&f); err != nil {
 		return contract.Failure{}, 0, err
@@ -122,6 +138,9 @@ func fillDefaults(f *contract.Failure, opts Options) error {
 	}
 	if f.Run.CIURL == "" {
 		f.Run.CIURL = opts.CIURL
+	}
+	if f.Run.Attempt == 0 {
+		f.Run.Attempt = opts.Attempt
 	}
 	if f.Time.IsZero() {
 		f.Time = opts.Time

@@ -67,7 +67,13 @@ func TestDetect(t *testing.T) {
 		{name: "a byte order mark before XML is JUnit", input: utf8BOM + "<testsuites/>", want: FormatJUnit},
 		{name: "a JSON object is Rounds JSON", input: `{"test":{"name":"x"}}`, want: FormatRoundsJSON},
 		{name: "a JSON object after CRLF blank lines is Rounds JSON", input: "\r\n\r\n{}", want: FormatRoundsJSON},
+		{name: "a JSON object with an Action is go test -json", input: `{"Time":"2024-03-05T10:11:12Z","Action":"start","Package":"example.com/shop/cart"}` + "\n", want: FormatGoTestJSON},
+		{name: "a single go test event without a newline is go test -json", input: `{"Action":"run","Test":"TestA"}`, want: FormatGoTestJSON},
+		{name: "go test's stderr before its first event is go test -json", input: "go: downloading example.com/dep v1.0.0\n# example.com/shop/cart\ncart.go:3:2: undefined: x\n" + `{"Action":"start","Package":"example.com/shop/cart"}` + "\n", want: FormatGoTestJSON},
+		{name: "a JSON object without an Action is Rounds JSON", input: `{"test":{"name":"x"},"action":"lowercase is not test2json"}`, want: FormatRoundsJSON},
+		{name: "a first line that is not JSON is Rounds JSON, for its parser to refuse", input: "{not json\n" + `{"Action":"run"}`, want: FormatRoundsJSON},
 		{name: "plain text is an unknown format", input: "FAIL: TestTotal (0.00s)\n", wantErr: `starts with 'F'`},
+		{name: "plain text followed by a JSON line without an Action is an unknown format", input: "hello\n{\"test\":{}}\n", wantErr: `starts with 'h'`},
 		{name: "a JSON array is an unknown format", input: `[{"test":{}}]`, wantErr: `starts with '['`},
 		{name: "a non-ASCII first character is named", input: "é", wantErr: `starts with 'é'`},
 		{name: "a binary first byte is shown as a byte", input: "\x89PNG", wantErr: "starts with byte 0x89"},
@@ -122,12 +128,16 @@ func TestParse(t *testing.T) {
 		file      string
 		wantCount int
 	}{
-		{name: "a Surefire report is parsed as JUnit", file: "surefire.xml", wantCount: 2},
+		{name: "a Surefire report is parsed as JUnit", file: "surefire.xml", wantCount: 3},
 		{name: "a pytest report is parsed as JUnit", file: "pytest.xml", wantCount: 3},
 		{name: "a jest-junit report is parsed as JUnit", file: "jest-junit.xml", wantCount: 3},
 		{name: "a go-junit-report report is parsed as JUnit", file: "go-junit-report.xml", wantCount: 4},
 		{name: "a nested testsuites report is parsed as JUnit", file: "nested.xml", wantCount: 3},
+		{name: "a Vitest report is parsed as JUnit", file: "vitest.xml", wantCount: 1},
+		{name: "a mocha-junit-reporter report is parsed as JUnit", file: "mocha-junit-reporter.xml", wantCount: 1},
 		{name: "a Rounds JSON lines file is parsed as Rounds JSON", file: "failures.jsonl", wantCount: 3},
+		{name: "a go test -json stream is parsed as go test -json", file: "corpus/go/run-2.json", wantCount: 3},
+		{name: "a go test -json stream after go test's stderr is parsed as go test -json", file: "corpus/go/run-6.json", wantCount: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,10 +192,19 @@ func TestParseRefusesWhatItCannotParse(t *testing.T) {
 }
 
 func TestParsersRefuseBadOptionsBeforeReading(t *testing.T) {
+	report := func(parse func(string, io.Reader, Options) (Report, error)) func(string, io.Reader, Options) ([]contract.Failure, error) {
+		return func(name string, r io.Reader, opts Options) ([]contract.Failure, error) {
+			rep, err := parse(name, r, opts)
+			return rep.Failures, err
+		}
+	}
 	parsers := map[string]func(string, io.Reader, Options) ([]contract.Failure, error){
-		"Parse":           Parse,
-		"ParseJUnit":      ParseJUnit,
-		"ParseRoundsJSON": ParseRoundsJSON,
+		"Parse":            Parse,
+		"ParseJUnit":       ParseJUnit,
+		"ParseRoundsJSON":  ParseRoundsJSON,
+		"ParseReport":      report(ParseReport),
+		"ParseJUnitReport": report(ParseJUnitReport),
+		"ParseGoTestJSON":  report(ParseGoTestJSON),
 	}
 	projects := map[string]string{
 		"an empty project is refused":              "",

@@ -111,24 +111,24 @@ func TestPublish(t *testing.T) {
 		{
 			name:       "a JUnit file publishes its failed tests",
 			args:       []string{"publish", "--nats-url", url, "--project", "shop", "--run-id", "r1", good},
-			wantStdout: "published 2 failures from 1 file to rounds.failures.shop (run r1)", wantStored: 2,
+			wantStdout: "published 2 failures and 1 passed test from 1 file to rounds.failures.shop and rounds.runs.shop (run r1)", wantStored: 2,
 		},
 		{
 			name:       "the same file in the same run is not published twice",
 			args:       []string{"publish", "--nats-url", url, "--project", "shop", "--run-id", "r1", good},
-			wantStdout: "published 0 failures from 1 file to rounds.failures.shop (run r1); 2 already published", wantStored: 2,
+			wantStdout: "published 0 failures and 0 passed tests from 1 file to rounds.failures.shop and rounds.runs.shop (run r1); 2 failures and 1 passed test already published", wantStored: 2,
 		},
 		{
 			name:       "flags may follow the files, and a glob expands",
 			args:       []string{"publish", filepath.Join(dir, "*.jsonl"), "--nats-url", url, "--project", "shop", "--run-id", "r2"},
-			wantStdout: "published 1 failure from 1 file", wantStored: 3,
+			wantStdout: "published 1 failure and 0 passed tests from 1 file", wantStored: 3,
 		},
 		{
 			name:       "stdin is read for -, and the project may come from the environment",
 			args:       []string{"publish", "--nats-url", url, "-"},
 			env:        map[string]string{"ROUNDS_PROJECT": "shop"},
 			stdin:      `{"kind":"test","test":{"name":"TestX"},"error":{"message":"boom"}}`,
-			wantStdout: "published 1 failure from 1 file", wantStored: 4,
+			wantStdout: "published 1 failure and 0 passed tests from 1 file", wantStored: 4,
 		},
 		{
 			name:     "a malformed file is named with its position and nothing is published",
