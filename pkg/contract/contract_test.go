@@ -137,6 +137,8 @@ func sampleSignatureChanged() contract.SignatureChanged {
 		Signature:  sampleSignature(),
 		Occurrence: &occurrence,
 		Storm:      true,
+		Transition: contract.TransitionRegressed,
+		Reason:     "seen on commit 9f2c1e7d4b3a after it was resolved in 1a2b3c4d5e6f",
 	}
 }
 

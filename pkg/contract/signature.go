@@ -28,6 +28,30 @@ func (c SignatureChange) Valid() bool {
 	return false
 }
 
+// SignatureTransition names the change of status a signature event came
+// with: on a status change, what happened to the signature; on a regressed
+// change, "regressed".
+type SignatureTransition string
+
+// Signature transitions.
+const (
+	TransitionResolved     SignatureTransition = "resolved"
+	TransitionAutoResolved SignatureTransition = "auto-resolved"
+	TransitionMuted        SignatureTransition = "muted"
+	TransitionUnmuted      SignatureTransition = "unmuted"
+	TransitionReopened     SignatureTransition = "reopened"
+	TransitionRegressed    SignatureTransition = "regressed"
+)
+
+// Valid reports whether t is a known transition.
+func (t SignatureTransition) Valid() bool {
+	switch t {
+	case TransitionResolved, TransitionAutoResolved, TransitionMuted, TransitionUnmuted, TransitionReopened, TransitionRegressed:
+		return true
+	}
+	return false
+}
+
 // SignatureStatus is where a signature is in its lifecycle.
 type SignatureStatus string
 
@@ -85,6 +109,12 @@ type SignatureChanged struct {
 	// (many signatures failing at once, as when a network or a database
 	// is down); diagnose leaves such changes alone.
 	Storm bool `json:"storm,omitempty"`
+	// Transition is the change of status that came with the event: always
+	// set on a status change, and "regressed" on a regressed change.
+	Transition SignatureTransition `json:"transition,omitempty"`
+	// Reason says why, in words: who muted or resolved the signature and
+	// why, what made it flaky, on which commit it came back.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Validate reports the first reason the event cannot be processed.
@@ -96,6 +126,8 @@ func (e *SignatureChanged) Validate() error {
 		return fmt.Errorf("%w: id is required", ErrInvalidEvent)
 	case !e.Change.Valid():
 		return fmt.Errorf("%w: change %q is unknown", ErrInvalidEvent, e.Change)
+	case e.Transition != "" && !e.Transition.Valid():
+		return fmt.Errorf("%w: transition %q is unknown", ErrInvalidEvent, e.Transition)
 	case e.Signature.ID == "":
 		return fmt.Errorf("%w: signature.id is required", ErrInvalidEvent)
 	case !ValidToken(e.Signature.Project):

@@ -56,6 +56,9 @@ type Config struct {
 	// NotInApp lists more prefixes of libraries' frames:
 	// "org.springframework.", "third_party/".
 	NotInApp []string
+	// Rules are the project's own grouping rules (see ParseRules); their
+	// in-app marks add to InApp and NotInApp, where the longer prefix wins.
+	Rules []Rule
 }
 
 // RegisterFlags registers the config's flags, named after prefix.
@@ -92,13 +95,22 @@ func (c Config) Validate() error {
 // concurrent use.
 type Fingerprinter struct {
 	parser *stack.Parser
+	// rules are the grouping rules, in order.
+	rules []compiledRule
 	// frameBufs holds *[]stack.Frame to parse into.
 	frameBufs sync.Pool
 }
 
 // NewFingerprinter returns a fingerprinter applying cfg.
 func NewFingerprinter(cfg Config) *Fingerprinter {
-	fp := &Fingerprinter{parser: stack.NewParser(stack.Config{InApp: cfg.InApp, NotInApp: cfg.NotInApp})}
+	rules, inApp, notInApp := compileRules(cfg.Rules)
+	fp := &Fingerprinter{
+		parser: stack.NewParser(stack.Config{
+			InApp:    append(inApp, cfg.InApp...),
+			NotInApp: append(notInApp, cfg.NotInApp...),
+		}),
+		rules: rules,
+	}
 	fp.frameBufs.New = func() any {
 		buf := make([]stack.Frame, 0, 2*maxAppFrames)
 		return &buf
@@ -126,6 +138,9 @@ func Fingerprint(f *contract.Failure) Result {
 //   - stack: when the stack text could not be parsed, its first lines
 //     masked like a message.
 //
+// Then the first of the Config's rules that matches f may replace these
+// components or add to them, and adds a "rule" component naming itself.
+//
 // Line numbers, columns, paths, addresses and goroutine ids never go into
 // a fingerprint, so they never split a group.
 func (fp *Fingerprinter) Fingerprint(f *contract.Failure) Result {
@@ -151,12 +166,16 @@ func (fp *Fingerprinter) Fingerprint(f *contract.Failure) Result {
 			comps = append(comps, contract.Component{Name: "stack", Value: lines})
 		}
 	}
-	return Result{
+	res := Result{
 		Fingerprint: hash(comps),
 		Components:  comps,
 		Template:    tmpl,
 		Title:       title(f, test, tmpl),
 	}
+	if len(fp.rules) > 0 {
+		fp.applyRules(f, &res)
+	}
+	return res
 }
 
 // hash is the hex SHA-256 of the version and the components, each

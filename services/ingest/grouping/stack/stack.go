@@ -48,8 +48,12 @@ type Frame struct {
 // node_modules, node: and internal/ modules, jest-circus and mocha, the JVM
 // (java., javax., jdk., sun., com.sun., kotlin., kotlinx., scala.), JUnit,
 // TestNG, Maven and Gradle, .NET's System. and Microsoft., xunit and NUnit.
+//
+// When an InApp and a NotInApp rule both match, the longer one wins, and
+// InApp on a tie: "com.acme.generated." takes generated code out of
+// "com.acme.".
 type Config struct {
-	// InApp rules win over every other rule.
+	// InApp rules win over the defaults.
 	InApp []string
 	// NotInApp rules add to the defaults.
 	NotInApp []string
@@ -128,23 +132,27 @@ const (
 )
 
 func (p *Parser) inApp(lang language, module, function, file string) bool {
-	if matchAny(p.cfg.InApp, module, function, file) {
-		return true
-	}
-	if matchAny(p.cfg.NotInApp, module, function, file) {
-		return false
+	in := longestMatch(p.cfg.InApp, module, function, file)
+	out := longestMatch(p.cfg.NotInApp, module, function, file)
+	if in > 0 || out > 0 {
+		// The more specific rule wins: "com.acme.generated." out of
+		// "com.acme.".
+		return in >= out
 	}
 	return !notInAppByDefault(lang, module, function, file)
 }
 
-func matchAny(rules []string, module, function, file string) bool {
+// longestMatch returns the length of the longest rule matching the frame,
+// 0 when none does.
+func longestMatch(rules []string, module, function, file string) int {
+	longest := 0
 	for _, r := range rules {
-		if qualifiedHasPrefix(module, function, r) || strings.HasPrefix(function, r) ||
-			strings.HasPrefix(file, r) || containsAfterSeparator(file, r) {
-			return true
+		if len(r) > longest && (qualifiedHasPrefix(module, function, r) || strings.HasPrefix(function, r) ||
+			strings.HasPrefix(file, r) || containsAfterSeparator(file, r)) {
+			longest = len(r)
 		}
 	}
-	return false
+	return longest
 }
 
 // qualifiedHasPrefix reports whether module.function starts with prefix,

@@ -1,10 +1,17 @@
-// Package consumer reads failures from JetStream in batches and turns each
-// batch into one Badger commit, its signature events and its acks.
+// Package consumer reads failures and run reports from JetStream in
+// batches and turns each batch into one Badger commit, its signature
+// events and its acks. It also applies the passing of time (mutes that
+// end, quiet signatures resolved, events that waited long enough for
+// their run's report) and users' requests (mute, resolve...) the same way.
 //
 // Ingest carries the volume, so it does not go through Watermill, whose
 // JetStream handler holds one message in flight until it is acked: a batch
 // could not be committed first and acked after. nats.go's pull consumer
 // hands over many messages at once.
+//
+// One goroutine, the loop in Run, owns the signatures: batches of
+// failures, batches of run reports, sweeps and requests take turns, so no
+// two of them ever change the same signature at once.
 package consumer
 
 import (
@@ -30,13 +37,26 @@ import (
 
 // Config tunes the consumer.
 type Config struct {
-	// Durable names the JetStream consumer; renaming it re-reads the stream.
+	// Durable names the JetStream consumer of failures; the consumer of
+	// run reports is Durable + RunsSuffix. Renaming it re-reads the
+	// stream.
 	Durable string
 	// BatchSize is the most failures committed in one transaction.
 	BatchSize int
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	AckWait time.Duration
+	// SweepInterval is how often the passing of time is applied.
+	SweepInterval time.Duration
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 }
+
+// RunsSuffix ends the name of the durable consumer of run reports.
+const RunsSuffix = "-runs"
+
+// runBatchSize is the most run report messages committed at once: each
+// may list thousands of tests.
+const runBatchSize = 32
 
 // Stats counts what the consumer did; safe for concurrent reads.
 type Stats struct {
@@ -45,18 +65,32 @@ type Stats struct {
 	Applied atomic.Int64
 	// Duplicates counts events whose id was already counted.
 	Duplicates atomic.Int64
-	// Deadlettered counts messages that could not be processed.
+	// Deadlettered counts messages that could not be processed, failures
+	// and run reports.
 	Deadlettered atomic.Int64
+	// DeadletteredRuns counts the run reports among them.
+	DeadletteredRuns atomic.Int64
 	// Batches counts committed batches.
 	Batches atomic.Int64
+	// Runs counts run report messages committed.
+	Runs atomic.Int64
+	// RunDuplicates counts run report messages already counted.
+	RunDuplicates atomic.Int64
+	// Events counts signature events committed, and Storms those flagged
+	// as part of an infrastructure storm.
+	Events, Storms atomic.Int64
 }
 
-// Consumer applies failures to signatures.
+// ErrStopped is returned by Do when the consumer is not running.
+var ErrStopped = errors.New("ingest is not running")
+
+// Consumer applies failures and run reports to signatures.
 type Consumer struct {
 	cfg     Config
 	js      jetstream.JetStream
 	store   *store.Store
 	tracker *signatures.Tracker
+	fp      *atomic.Pointer[grouping.Fingerprinter]
 	dl      *messaging.Deadletter
 	log     *slog.Logger
 	stats   *Stats
@@ -65,6 +99,15 @@ type Consumer struct {
 	// their events and settles their messages, while the next batch is
 	// being committed.
 	committed chan committedBatch
+	// requests carry operations to the loop; running is closed once the
+	// loop runs and stopped once it has returned.
+	requests chan request
+	running  chan struct{}
+	stopped  chan struct{}
+
+	// released are outbox entries moved there from where they were held,
+	// to publish with the next commit.
+	released []store.OutboxEntry
 
 	mu sync.Mutex
 	// published holds outbox entries JetStream confirmed; the next commit
@@ -79,16 +122,37 @@ type committedBatch struct {
 	items  []*item
 }
 
-// New returns a consumer; Run starts it.
-func New(cfg Config, js jetstream.JetStream, st *store.Store, dl *messaging.Deadletter, stats *Stats, log *slog.Logger) *Consumer {
-	return &Consumer{cfg: cfg, js: js, store: st, tracker: signatures.NewTracker(st), dl: dl, stats: stats, log: log}
+// New returns a consumer; Run starts it. fp is read for every failure, so
+// that rules can be swapped while it runs.
+func New(cfg Config, js jetstream.JetStream, st *store.Store, tracker *signatures.Tracker, fp *atomic.Pointer[grouping.Fingerprinter], dl *messaging.Deadletter, stats *Stats, log *slog.Logger) *Consumer {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Second
+	}
+	return &Consumer{
+		cfg: cfg, js: js, store: st, tracker: tracker, fp: fp, dl: dl, stats: stats, log: log,
+		requests: make(chan request),
+		running:  make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+}
+
+// stream is one of the two inputs: failures or run reports.
+type stream struct {
+	it   jetstream.MessagesContext
+	msgs chan *item
+	max  int
+	runs bool
 }
 
 // Run consumes until ctx ends. The batch in hand when it ends is finished
 // (committed, published, acked); messages fetched but not started are
 // nak'd so they are redelivered at once.
 func (c *Consumer) Run(ctx context.Context) error {
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, contract.StreamFailures, jetstream.ConsumerConfig{
+	defer close(c.stopped)
+	failures, err := c.js.CreateOrUpdateConsumer(ctx, contract.StreamFailures, jetstream.ConsumerConfig{
 		Durable:       c.cfg.Durable,
 		Description:   "Rounds ingest: failures to signatures",
 		FilterSubject: contract.FailuresAll,
@@ -100,15 +164,38 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create consumer %s: %w", c.cfg.Durable, err)
 	}
+	runs, err := c.js.CreateOrUpdateConsumer(ctx, contract.StreamRuns, jetstream.ConsumerConfig{
+		Durable:       c.cfg.Durable + RunsSuffix,
+		Description:   "Rounds ingest: run reports to flakiness, storms and passes",
+		FilterSubject: contract.RunsAll,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.cfg.AckWait,
+		MaxAckPending: runBatchSize * 8,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", c.cfg.Durable+RunsSuffix, err)
+	}
+	if err := c.tracker.Reset(); err != nil {
+		return err
+	}
 	if err := c.flushOutbox(ctx); err != nil {
 		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.BatchSize * 2))
+	fit, err := failures.Messages(jetstream.PullMaxMessages(c.cfg.BatchSize * 2))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", c.cfg.Durable, err)
 	}
-	msgs := make(chan *item, c.cfg.BatchSize)
-	go c.pump(it, msgs)
+	rit, err := runs.Messages(jetstream.PullMaxBytes(16 << 20))
+	if err != nil {
+		fit.Stop()
+		return fmt.Errorf("consume %s: %w", c.cfg.Durable+RunsSuffix, err)
+	}
+	fs := stream{it: fit, msgs: make(chan *item, c.cfg.BatchSize), max: c.cfg.BatchSize}
+	rs := stream{it: rit, msgs: make(chan *item, runBatchSize), max: runBatchSize, runs: true}
+	go c.pump(fs.it, fs.msgs, c.prepareFailure, max(2, runtime.GOMAXPROCS(0)))
+	go c.pump(rs.it, rs.msgs, prepareRun, 1)
+
 	c.committed = make(chan committedBatch, 1)
 	finished := make(chan struct{})
 	go func() {
@@ -123,21 +210,38 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.trimOutbox()
 	}()
 
+	tick := time.NewTicker(c.cfg.SweepInterval)
+	defer tick.Stop()
+	close(c.running)
 	for {
-		var batch []*item
+		var s *stream
+		var first *item
 		select {
 		case <-ctx.Done():
-			return c.shutdown(it, msgs)
-		case m, ok := <-msgs:
+			c.shutdown(fs, rs)
+			return nil
+		case m, ok := <-fs.msgs:
 			if !ok {
-				return errors.New("message iterator stopped")
+				return errors.New("failure iterator stopped")
 			}
-			batch = append(batch, m)
+			s, first = &fs, m
+		case m, ok := <-rs.msgs:
+			if !ok {
+				return errors.New("run report iterator stopped")
+			}
+			s, first = &rs, m
+		case <-tick.C:
+			c.sweep()
+			continue
+		case req := <-c.requests:
+			c.serve(req)
+			continue
 		}
+		batch := append(make([]*item, 0, s.max), first)
 	fill:
-		for len(batch) < c.cfg.BatchSize {
+		for len(batch) < s.max {
 			select {
-			case m, ok := <-msgs:
+			case m, ok := <-s.msgs:
 				if !ok {
 					break fill
 				}
@@ -147,8 +251,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 		// The batch is finished even when shutdown has begun.
-		if err := c.process(context.WithoutCancel(ctx), batch); err != nil {
-			c.log.Error("batch failed; its messages will be redelivered", "size", len(batch), "error", err)
+		if err := c.process(batch, s.runs); err != nil {
+			c.log.Error("batch failed; its messages will be redelivered", "size", len(batch), "runs", s.runs, "error", err)
 			nakAll(batch)
 			select {
 			case <-ctx.Done():
@@ -159,16 +263,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // pump moves messages from the iterator to msgs until the iterator stops.
-// On the way, workers decode and fingerprint them, which needs no state:
-// that work runs on every core and overlaps with the commit of the batch
-// before. Order is not kept; nothing in a batch depends on it.
-func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- *item) {
-	raw := make(chan jetstream.Msg, c.cfg.BatchSize)
-	var workers sync.WaitGroup
-	for range max(2, runtime.GOMAXPROCS(0)) {
-		workers.Add(1)
+// On the way, workers decode them (and fingerprint failures), which needs
+// no state: that work runs on every core and overlaps with the commit of
+// the batch before. Order is not kept; nothing in a batch depends on it.
+func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- *item, prepare func(jetstream.Msg) *item, workers int) {
+	raw := make(chan jetstream.Msg, cap(msgs))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
 		go func() {
-			defer workers.Done()
+			defer wg.Done()
 			for m := range raw {
 				msgs <- prepare(m)
 			}
@@ -176,7 +280,7 @@ func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- *item) {
 	}
 	defer func() {
 		close(raw)
-		workers.Wait()
+		wg.Wait()
 		close(msgs)
 	}()
 	for {
@@ -185,7 +289,7 @@ func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- *item) {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return
 			}
-			c.log.Warn("fetching failures", "error", err)
+			c.log.Warn("fetching messages", "error", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
@@ -193,14 +297,17 @@ func (c *Consumer) pump(it jetstream.MessagesContext, msgs chan<- *item) {
 	}
 }
 
-func (c *Consumer) shutdown(it jetstream.MessagesContext, msgs <-chan *item) error {
-	it.Stop()
-	var pending []*item
-	for m := range msgs {
-		pending = append(pending, m)
+func (c *Consumer) shutdown(streams ...stream) {
+	for _, s := range streams {
+		s.it.Stop()
 	}
-	nakAll(pending)
-	return nil
+	for _, s := range streams {
+		var pending []*item
+		for m := range s.msgs {
+			pending = append(pending, m)
+		}
+		nakAll(pending)
+	}
 }
 
 // trimOutbox deletes the outbox entries JetStream confirmed since the last
@@ -237,31 +344,51 @@ func nakAll(items []*item) {
 	}
 }
 
-// item is one message of a batch on its way through.
+// item is one message of a batch on its way through: a failure, or a run
+// report when run is set.
 type item struct {
 	msg      jetstream.Msg
 	failure  contract.Failure
 	grouping grouping.Result
+	run      *contract.RunReported
 	invalid  error
 }
 
-func prepare(m jetstream.Msg) *item {
+func (c *Consumer) prepareFailure(m jetstream.Msg) *item {
 	it := &item{msg: m}
 	it.failure, it.invalid = contract.DecodeFailure(m.Data())
 	if it.invalid == nil {
-		it.grouping = grouping.Fingerprint(&it.failure)
+		it.grouping = c.fp.Load().Fingerprint(&it.failure)
 	}
 	return it
+}
+
+func prepareRun(m jetstream.Msg) *item {
+	it := &item{msg: m}
+	r, err := contract.DecodeRunReported(m.Data())
+	if err != nil {
+		it.invalid = err
+	} else {
+		it.run = &r
+	}
+	return it
+}
+
+func (it *item) key() store.EventKey {
+	if it.run != nil {
+		return store.EventKey{Project: it.run.Project, ID: it.run.ID, Run: true}
+	}
+	return store.EventKey{Project: it.failure.Project, ID: it.failure.ID}
 }
 
 // process commits a batch: drop what was counted before, apply the rest
 // to signatures, and store it all in one transaction with the events it
 // causes; then hands it over to be published and acked.
-func (c *Consumer) process(ctx context.Context, items []*item) error {
+func (c *Consumer) process(items []*item, runs bool) error {
 	keys := make([]store.EventKey, 0, len(items))
 	for _, it := range items {
 		if it.invalid == nil {
-			keys = append(keys, store.EventKey{Project: it.failure.Project, ID: it.failure.ID})
+			keys = append(keys, it.key())
 		}
 	}
 	seen, err := c.store.Seen(keys)
@@ -269,9 +396,9 @@ func (c *Consumer) process(ctx context.Context, items []*item) error {
 		return err
 	}
 
-	b := store.Batch{Published: c.confirmed()}
+	u := signatures.NewUnit(c.cfg.Now())
+	var events []store.EventKey
 	inBatch := make(map[store.EventKey]struct{}, len(keys))
-	dirty := make(map[*contract.Signature]struct{})
 	k := 0
 	for _, it := range items {
 		if it.invalid != nil {
@@ -284,45 +411,206 @@ func (c *Consumer) process(ctx context.Context, items []*item) error {
 			continue
 		}
 		inBatch[key] = struct{}{}
-		b.Events = append(b.Events, key)
-		f := &it.failure
-		sig, changes, err := c.tracker.Record(f, it.grouping)
+		events = append(events, key)
+		if runs {
+			err = c.tracker.RecordRun(u, it.run)
+		} else {
+			_, err = c.tracker.Record(u, &it.failure, it.grouping)
+		}
 		if err != nil {
-			c.tracker.Forget()
-			return err
-		}
-		if _, ok := dirty[sig]; !ok {
-			dirty[sig] = struct{}{}
-			b.Signatures = append(b.Signatures, sig)
-		}
-		for _, ch := range changes {
-			entry, err := signatureEvent(sig, ch, f)
-			if err != nil {
-				c.tracker.Forget()
-				return err
-			}
-			b.Outbox = append(b.Outbox, entry)
+			return c.reset(err)
 		}
 	}
+	if runs {
+		// A run report can list more passes than one transaction holds;
+		// writing them again on a replay changes nothing.
+		if err := c.store.WriteFacts(u.Facts); err != nil {
+			return c.reset(err)
+		}
+		u.Facts = nil
+	}
 
-	if err := c.store.Commit(&b); err != nil {
-		c.tracker.Forget()
-		if errors.Is(err, store.ErrBatchTooBig) && len(items) > 1 {
+	if err := c.commit(u, events, items); err != nil {
+		if err := c.reset(err); errors.Is(err, store.ErrBatchTooBig) && len(items) > 1 {
 			half := len(items) / 2
-			if err := c.process(ctx, items[:half]); err != nil {
+			if err := c.process(items[:half], runs); err != nil {
 				nakAll(items[half:])
 				return err
 			}
-			return c.process(ctx, items[half:])
+			return c.process(items[half:], runs)
 		}
 		return err
 	}
-	c.forgetConfirmed(len(b.Published))
 	c.stats.Batches.Add(1)
-	c.stats.Applied.Add(int64(len(b.Events)))
-	c.stats.Duplicates.Add(int64(len(keys) - len(b.Events)))
-	c.committed <- committedBatch{outbox: b.Outbox, items: items}
+	if runs {
+		c.stats.Runs.Add(int64(len(events)))
+		c.stats.RunDuplicates.Add(int64(len(keys) - len(events)))
+	} else {
+		c.stats.Applied.Add(int64(len(events)))
+		c.stats.Duplicates.Add(int64(len(keys) - len(events)))
+	}
 	return nil
+}
+
+// reset brings the signatures in memory back to what is stored after a
+// unit could not be, and returns err.
+func (c *Consumer) reset(err error) error {
+	if rerr := c.tracker.Reset(); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// commit stores a unit with the event ids it counts, then hands its events
+// and messages over to be published and settled.
+func (c *Consumer) commit(u *signatures.Unit, events []store.EventKey, items []*item) error {
+	b := store.Batch{Events: events, Records: u.Records, Runs: u.Runs, Facts: u.Facts, Published: c.confirmed()}
+	storms, err := c.stage(&b, u)
+	if err != nil {
+		return err
+	}
+	if err := c.store.Commit(&b); err != nil {
+		return err
+	}
+	c.stats.Events.Add(int64(len(u.Events)))
+	c.stats.Storms.Add(storms)
+	c.forgetConfirmed(len(b.Published))
+	outbox := b.Outbox
+	if len(c.released) > 0 {
+		// Events that waited for their run go first: they came first.
+		outbox = append(c.released, b.Outbox...)
+		c.released = nil
+	}
+	c.committed <- committedBatch{outbox: outbox, items: items}
+	return nil
+}
+
+// stage puts a unit's events in the batch: in the outbox, or held for their
+// run. The events held for the runs it releases go to the outbox first, in
+// transactions of their own: a storm can hold thousands. It returns how
+// many events it flagged as a storm's.
+func (c *Consumer) stage(b *store.Batch, u *signatures.Unit) (storms int64, err error) {
+	released := make(map[signatures.RunKey]bool, len(u.Releases))
+	for _, rel := range u.Releases {
+		released[rel.Run] = rel.Storm
+		var edit func([]byte) ([]byte, error)
+		if rel.Storm {
+			edit = markStorm
+		}
+		entries, err := c.store.ReleaseHeld(rel.Run, edit)
+		c.released = append(c.released, entries...)
+		if rel.Storm {
+			storms += int64(len(entries))
+		}
+		if err != nil {
+			return storms, err
+		}
+	}
+	for i := range u.Events {
+		ev := &u.Events[i]
+		if ev.Hold != nil {
+			if storm, ok := released[*ev.Hold]; ok {
+				ev.Storm, ev.Hold = storm, nil
+			}
+		}
+		entry, err := signatureEvent(ev, u.Now)
+		if err != nil {
+			return storms, err
+		}
+		if ev.Hold != nil {
+			b.Held = append(b.Held, store.HeldEntry{Run: *ev.Hold, Entry: entry})
+			continue
+		}
+		if ev.Storm {
+			storms++
+		}
+		b.Outbox = append(b.Outbox, entry)
+	}
+	return storms, nil
+}
+
+// markStorm flags an encoded signature event as part of a storm.
+func markStorm(data []byte) ([]byte, error) {
+	var ev contract.SignatureChanged
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return nil, fmt.Errorf("decode held signature event: %w", err)
+	}
+	ev.Storm = true
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode signature event: %w", err)
+	}
+	return data, nil
+}
+
+// sweep applies the passing of time.
+func (c *Consumer) sweep() {
+	u := signatures.NewUnit(c.cfg.Now())
+	if err := c.tracker.Sweep(u); err != nil {
+		c.log.Error("sweep failed", "error", c.reset(err))
+		return
+	}
+	if u.Empty() {
+		return
+	}
+	if err := c.commit(u, nil, nil); err != nil {
+		// The next sweep tries again.
+		c.log.Error("could not store what time changed", "error", c.reset(err))
+	}
+}
+
+// Op is an operation on the signatures, run by the loop within a unit.
+type Op func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error)
+
+type request struct {
+	op    Op
+	reply chan reply
+}
+
+type reply struct {
+	rec signatures.Record
+	err error
+}
+
+// Do runs op in the loop, between batches, and stores what it changed. It
+// returns the signature op returns as stored, or op's error (nothing
+// changed then).
+func (c *Consumer) Do(ctx context.Context, op Op) (signatures.Record, error) {
+	req := request{op: op, reply: make(chan reply, 1)}
+	select {
+	case <-c.running:
+	case <-c.stopped:
+		return signatures.Record{}, ErrStopped
+	case <-ctx.Done():
+		return signatures.Record{}, ctx.Err()
+	}
+	select {
+	case c.requests <- req:
+	case <-c.stopped:
+		return signatures.Record{}, ErrStopped
+	case <-ctx.Done():
+		return signatures.Record{}, ctx.Err()
+	}
+	// The loop always answers: a request it took is never abandoned, so
+	// the caller learns whether the change was stored.
+	r := <-req.reply
+	return r.rec, r.err
+}
+
+func (c *Consumer) serve(req request) {
+	u := signatures.NewUnit(c.cfg.Now())
+	rec, err := req.op(c.tracker, u)
+	if err == nil && !u.Empty() {
+		err = c.commit(u, nil, nil)
+	}
+	if err != nil {
+		if !u.Empty() {
+			err = c.reset(err)
+		}
+		req.reply <- reply{err: err}
+		return
+	}
+	req.reply <- reply{rec: *rec}
 }
 
 // finish publishes a committed batch's events, retrying until JetStream
@@ -364,12 +652,13 @@ func (c *Consumer) finish(ctx context.Context, b committedBatch) {
 // must stay well within a NATS message.
 const maxOccurrenceStack = 64 << 10
 
-func signatureEvent(sig *contract.Signature, ch contract.SignatureChange, f *contract.Failure) (store.OutboxEntry, error) {
-	subject, err := contract.SignatureSubject(sig.Project, ch)
+func signatureEvent(ev *signatures.Event, now time.Time) (store.OutboxEntry, error) {
+	subject, err := contract.SignatureSubject(ev.Signature.Project, ev.Change)
 	if err != nil {
 		return store.OutboxEntry{}, err
 	}
-	if len(f.Error.Stack) > maxOccurrenceStack {
+	f := ev.Occurrence
+	if f != nil && len(f.Error.Stack) > maxOccurrenceStack {
 		trimmed := *f
 		cut := maxOccurrenceStack
 		for cut > 0 && trimmed.Error.Stack[cut]&0xC0 == 0x80 {
@@ -378,21 +667,24 @@ func signatureEvent(sig *contract.Signature, ch contract.SignatureChange, f *con
 		trimmed.Error.Stack = trimmed.Error.Stack[:cut] + "\n… [truncated by ingest]"
 		f = &trimmed
 	}
-	ev := contract.SignatureChanged{
+	msg := contract.SignatureChanged{
 		Schema: contract.SchemaSignature,
 		// Derived from the state, so a replay produces the same id and
 		// JetStream drops the copy.
-		ID:         sig.ID + "." + string(ch) + "." + strconv.FormatInt(sig.Occurrences, 10),
-		Time:       time.Now().UTC(),
-		Change:     ch,
-		Signature:  *sig,
+		ID:         ev.ID,
+		Time:       now.UTC(),
+		Change:     ev.Change,
+		Signature:  ev.Signature,
 		Occurrence: f,
+		Storm:      ev.Storm,
+		Transition: ev.Transition,
+		Reason:     ev.Reason,
 	}
-	data, err := json.Marshal(ev)
+	data, err := json.Marshal(msg)
 	if err != nil {
 		return store.OutboxEntry{}, fmt.Errorf("encode signature event: %w", err)
 	}
-	return store.OutboxEntry{Subject: subject, MsgID: ev.ID, Data: data}, nil
+	return store.OutboxEntry{Subject: subject, MsgID: msg.ID, Data: data}, nil
 }
 
 // publish publishes outbox entries and waits for JetStream to confirm them
@@ -450,11 +742,24 @@ func (c *Consumer) deadletter(ctx context.Context, it *item) error {
 	id := ""
 	if meta, err := it.msg.Metadata(); err == nil {
 		id = strconv.FormatUint(meta.Sequence.Stream, 10)
+		if meta.Stream != contract.StreamFailures {
+			// Sequences of different streams would collide.
+			id = meta.Stream + "." + id
+		}
 	}
 	if err := c.dl.Publish(ctx, it.msg.Subject(), it.msg.Data(), it.invalid.Error(), id); err != nil {
 		return err
 	}
 	c.stats.Deadlettered.Add(1)
-	c.log.Warn("failure dead-lettered", "subject", it.msg.Subject(), "reason", it.invalid.Error())
+	what := "failure"
+	if isRunSubject(it.msg.Subject()) {
+		what = "run report"
+		c.stats.DeadletteredRuns.Add(1)
+	}
+	c.log.Warn(what+" dead-lettered", "subject", it.msg.Subject(), "reason", it.invalid.Error())
 	return nil
+}
+
+func isRunSubject(s string) bool {
+	return len(s) > len("rounds.runs.") && s[:len("rounds.runs.")] == "rounds.runs."
 }

@@ -1,6 +1,7 @@
 // Package store keeps ingest's state in Badger: signatures, the ids of the
-// events already counted, and the outbox of signature events not yet
-// confirmed by JetStream.
+// events already counted, the outbox of signature events not yet confirmed
+// by JetStream, the events held until their run is judged, runs, and the
+// pass and fail facts of tests.
 package store
 
 import (
@@ -13,25 +14,39 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rounds-dev/rounds/pkg/contract"
+	"github.com/rounds-dev/rounds/services/ingest/internal/signatures"
 )
 
 const (
 	prefixSignature = "sig/"
 	prefixEvent     = "evt/"
+	prefixRunEvent  = "evr/"
 	prefixOutbox    = "outbox/"
+	prefixHeld      = "held/"
+	prefixRun       = "run/"
+	prefixFact      = "fact/"
 )
+
+// Options say how long what is kept.
+type Options struct {
+	// EventTTL is how long an event id is remembered (0: forever).
+	EventTTL time.Duration
+	// FactTTL is how long a pass or fail fact is kept (0: forever).
+	FactTTL time.Duration
+	// RunTTL is how long a run is kept (0: forever).
+	RunTTL time.Duration
+}
 
 // Store is ingest's Badger state.
 type Store struct {
-	db       *badger.DB
-	eventTTL time.Duration
-	outboxN  atomic.Uint64
+	db      *badger.DB
+	opts    Options
+	outboxN atomic.Uint64
 }
 
-// New wraps an open database. Event ids are remembered for eventTTL (0:
-// forever).
-func New(db *badger.DB, eventTTL time.Duration) (*Store, error) {
-	s := &Store{db: db, eventTTL: eventTTL}
+// New wraps an open database.
+func New(db *badger.DB, opts Options) (*Store, error) {
+	s := &Store{db: db, opts: opts}
 	// Continue outbox numbering after what a previous run left.
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixOutbox), Reverse: true})
@@ -50,46 +65,61 @@ func New(db *badger.DB, eventTTL time.Duration) (*Store, error) {
 
 func signatureKey(project, id string) []byte { return []byte(prefixSignature + project + "/" + id) }
 
-// EventKey identifies a counted event.
-type EventKey struct{ Project, ID string }
+// EventKey identifies a counted event: a failure, or a run report's
+// message when Run is set.
+type EventKey struct {
+	Project, ID string
+	Run         bool
+}
 
-func (k EventKey) bytes() []byte { return []byte(prefixEvent + k.Project + "\x00" + k.ID) }
+func (k EventKey) bytes() []byte {
+	prefix := prefixEvent
+	if k.Run {
+		prefix = prefixRunEvent
+	}
+	return []byte(prefix + k.Project + "\x00" + k.ID)
+}
 
-// Signature returns a stored signature.
-func (s *Store) Signature(project, id string) (contract.Signature, bool, error) {
-	var sig contract.Signature
+// Record returns a stored signature.
+func (s *Store) Record(project, id string) (signatures.Record, bool, error) {
+	var rec signatures.Record
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(signatureKey(project, id))
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &sig) })
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return contract.Signature{}, false, nil
+		return signatures.Record{}, false, nil
 	}
 	if err != nil {
-		return contract.Signature{}, false, fmt.Errorf("read signature %s/%s: %w", project, id, err)
+		return signatures.Record{}, false, fmt.Errorf("read signature %s/%s: %w", project, id, err)
 	}
-	return sig, true, nil
+	return rec, true, nil
 }
 
-// Signatures calls fn with every stored signature.
-func (s *Store) Signatures(fn func(contract.Signature) error) error {
+// Records calls fn with every stored signature.
+func (s *Store) Records(fn func(signatures.Record) error) error {
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixSignature), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			var sig contract.Signature
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &sig) }); err != nil {
+			var rec signatures.Record
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
 				return fmt.Errorf("decode signature %q: %w", it.Item().Key(), err)
 			}
-			if err := fn(sig); err != nil {
+			if err := fn(rec); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// Signatures calls fn with every stored signature, without its lifecycle.
+func (s *Store) Signatures(fn func(contract.Signature) error) error {
+	return s.Records(func(r signatures.Record) error { return fn(r.Signature) })
 }
 
 // Seen returns which of keys were counted before.
@@ -121,11 +151,32 @@ type OutboxEntry struct {
 	Data    []byte `json:"data"`
 }
 
-// Batch is what one batch of failures changes, committed at once.
+// HeldEntry is a signature event held until its run is judged.
+type HeldEntry struct {
+	Run   signatures.RunKey
+	Entry OutboxEntry
+}
+
+func heldPrefix(k signatures.RunKey) []byte {
+	return []byte(prefixHeld + k.Project + "\x00" + k.ID + "\x00")
+}
+
+func (h HeldEntry) key() []byte { return append(heldPrefix(h.Run), h.Entry.MsgID...) }
+
+// Batch is what one batch of failures or run reports (or one operation)
+// changes, committed at once.
 type Batch struct {
-	Events     []EventKey
-	Signatures []*contract.Signature
-	Outbox     []OutboxEntry
+	Events  []EventKey
+	Records []*signatures.Record
+	Runs    []*signatures.Run
+	// Facts are written with the batch; they could be written before it
+	// too (see WriteFacts), since writing one again changes nothing.
+	Facts  []signatures.Fact
+	Outbox []OutboxEntry
+	// Held are events to keep until their run is judged; Unheld are held
+	// events that go now, into the outbox.
+	Held   []HeldEntry
+	Unheld []HeldEntry
 	// Published are outbox entries JetStream has confirmed, to delete.
 	Published []uint64
 }
@@ -152,20 +203,51 @@ func (s *Store) Commit(b *Batch) error {
 	}
 	for _, k := range b.Events {
 		e := badger.NewEntry(k.bytes(), nil)
-		if s.eventTTL > 0 {
-			e = e.WithTTL(s.eventTTL)
+		if s.opts.EventTTL > 0 {
+			e = e.WithTTL(s.opts.EventTTL)
 		}
 		if err := set(e, "event id"); err != nil {
 			return err
 		}
 	}
-	for _, sig := range b.Signatures {
-		v, err := json.Marshal(sig)
+	for _, rec := range b.Records {
+		v, err := json.Marshal(rec)
 		if err != nil {
-			return fmt.Errorf("encode signature %s: %w", sig.ID, err)
+			return fmt.Errorf("encode signature %s: %w", rec.ID, err)
 		}
-		if err := set(badger.NewEntry(signatureKey(sig.Project, sig.ID), v), "signature"); err != nil {
+		if err := set(badger.NewEntry(signatureKey(rec.Project, rec.ID), v), "signature"); err != nil {
 			return err
+		}
+	}
+	for _, run := range b.Runs {
+		v, err := json.Marshal(run)
+		if err != nil {
+			return fmt.Errorf("encode run %s: %w", run.ID, err)
+		}
+		if err := set(s.withTTL(badger.NewEntry(runKey(run.Project, run.ID), v), s.opts.RunTTL), "run"); err != nil {
+			return err
+		}
+	}
+	for _, f := range b.Facts {
+		if err := set(s.factEntry(f), "fact"); err != nil {
+			return err
+		}
+	}
+	for _, h := range b.Held {
+		v, err := json.Marshal(h.Entry)
+		if err != nil {
+			return fmt.Errorf("encode held event: %w", err)
+		}
+		if err := set(badger.NewEntry(h.key(), v), "held event"); err != nil {
+			return err
+		}
+	}
+	for _, h := range b.Unheld {
+		if err := txn.Delete(h.key()); err != nil {
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				return ErrBatchTooBig
+			}
+			return fmt.Errorf("stage held event deletion: %w", err)
 		}
 	}
 	next := s.outboxN.Load()

@@ -13,6 +13,7 @@ import (
 	"github.com/rounds-dev/rounds/pkg/badgerdb"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/logging"
+	"github.com/rounds-dev/rounds/services/ingest/internal/signatures"
 	"github.com/rounds-dev/rounds/services/ingest/internal/store"
 )
 
@@ -40,15 +41,15 @@ func openDB(t *testing.T, dir string) (*badger.DB, func()) {
 
 func newStore(t *testing.T, db *badger.DB, ttl time.Duration) *store.Store {
 	t.Helper()
-	s, err := store.New(db, ttl)
+	s, err := store.New(db, store.Options{EventTTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func signature(project, id string, occurrences int64) *contract.Signature {
-	return &contract.Signature{
+func signature(project, id string, occurrences int64) *signatures.Record {
+	return &signatures.Record{Signature: contract.Signature{
 		ID: id, Project: project, Fingerprint: "fp-" + id, FingerprintVersion: 1,
 		Title: "cart.TestAdd: expected <*>, got <*>", Kind: contract.KindTest,
 		Test:       &contract.TestIdentity{Suite: "cart", Name: "TestAdd"},
@@ -56,7 +57,7 @@ func signature(project, id string, occurrences int64) *contract.Signature {
 		Status:     contract.StatusNew, Occurrences: occurrences,
 		FirstSeen: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		LastSeen:  time.Date(2026, 3, 1, 12, 5, 0, 0, time.UTC),
-	}
+	}}
 }
 
 func entry(msgID string) store.OutboxEntry {
@@ -111,9 +112,9 @@ func TestCommitStoresEventsSignaturesAndOutboxTogether(t *testing.T) {
 	s := newStore(t, db, 0)
 	sig := signature("shop", "s1", 1)
 	b := &store.Batch{
-		Events:     []store.EventKey{{Project: "shop", ID: "e1"}, {Project: "shop", ID: "e2"}},
-		Signatures: []*contract.Signature{sig},
-		Outbox:     []store.OutboxEntry{entry("s1.detected.1")},
+		Events:  []store.EventKey{{Project: "shop", ID: "e1"}, {Project: "shop", ID: "e2"}},
+		Records: []*signatures.Record{sig},
+		Outbox:  []store.OutboxEntry{entry("s1.detected.1")},
 	}
 	if err := s.Commit(b); err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestCommitStoresEventsSignaturesAndOutboxTogether(t *testing.T) {
 	if got := seen(t, s, b.Events...); !reflect.DeepEqual(got, []bool{true, true}) {
 		t.Errorf("Seen(committed events) = %v, want both", got)
 	}
-	got, ok, err := s.Signature("shop", "s1")
+	got, ok, err := s.Record("shop", "s1")
 	if err != nil || !ok {
 		t.Fatalf("Signature(shop, s1) = _, %v, %v; want it found", ok, err)
 	}
@@ -155,11 +156,11 @@ func TestCommitOfAnEmptyBatchChangesNothing(t *testing.T) {
 func TestSignatureThatWasNeverStoredIsNotFound(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := newStore(t, db, 0)
-	if err := s.Commit(&store.Batch{Signatures: []*contract.Signature{signature("shop", "s1", 1)}}); err != nil {
+	if err := s.Commit(&store.Batch{Records: []*signatures.Record{signature("shop", "s1", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []struct{ project, id string }{{"shop", "s2"}, {"billing", "s1"}, {"shop", ""}} {
-		if _, ok, err := s.Signature(k.project, k.id); ok || err != nil {
+		if _, ok, err := s.Record(k.project, k.id); ok || err != nil {
 			t.Errorf("Signature(%q, %q) = _, %v, %v; want not found and no error", k.project, k.id, ok, err)
 		}
 	}
@@ -169,11 +170,11 @@ func TestCommitOverwritesASignature(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := newStore(t, db, 0)
 	for n := int64(1); n <= 3; n++ {
-		if err := s.Commit(&store.Batch{Signatures: []*contract.Signature{signature("shop", "s1", n)}}); err != nil {
+		if err := s.Commit(&store.Batch{Records: []*signatures.Record{signature("shop", "s1", n)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, _, err := s.Signature("shop", "s1")
+	got, _, err := s.Record("shop", "s1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,9 +352,9 @@ func TestCommitSurvivesReopening(t *testing.T) {
 	s := newStore(t, db, time.Hour)
 	sig := signature("shop", "s1", 2)
 	err := s.Commit(&store.Batch{
-		Events:     []store.EventKey{{Project: "shop", ID: "e1"}},
-		Signatures: []*contract.Signature{sig},
-		Outbox:     []store.OutboxEntry{entry("s1.recurred.2")},
+		Events:  []store.EventKey{{Project: "shop", ID: "e1"}},
+		Records: []*signatures.Record{sig},
+		Outbox:  []store.OutboxEntry{entry("s1.recurred.2")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +366,7 @@ func TestCommitSurvivesReopening(t *testing.T) {
 	if got := seen(t, s, store.EventKey{Project: "shop", ID: "e1"}); !got[0] {
 		t.Error("the event is not seen after reopening")
 	}
-	if got, ok, err := s.Signature("shop", "s1"); err != nil || !ok || !reflect.DeepEqual(got, *sig) {
+	if got, ok, err := s.Record("shop", "s1"); err != nil || !ok || !reflect.DeepEqual(got, *sig) {
 		t.Errorf("Signature after reopening = %+v, %v, %v; want %+v", got, ok, err, *sig)
 	}
 	if got := msgIDs(outbox(t, s)); !reflect.DeepEqual(got, []string{"s1.recurred.2"}) {
@@ -385,7 +386,7 @@ func tooBigBatch(db *badger.DB) *store.Batch {
 		b.Events = append(b.Events, store.EventKey{Project: "shop", ID: fmt.Sprint("big-event-", i)})
 		sig := signature("shop", fmt.Sprint("big-", i), 1)
 		sig.MessageTemplate = big
-		b.Signatures = append(b.Signatures, sig)
+		b.Records = append(b.Records, sig)
 		b.Outbox = append(b.Outbox, store.OutboxEntry{Subject: "rounds.signatures.shop.detected", MsgID: fmt.Sprint("big-", i), Data: []byte(big)})
 	}
 	if part := int64(n * len(big)); part <= db.MaxBatchSize() {
@@ -401,7 +402,7 @@ func TestCommitOfABatchTooBigStoresNothingOfIt(t *testing.T) {
 		arrange func(b *store.Batch)
 	}{
 		{"a batch overflowing in its signatures", func(b *store.Batch) { b.Outbox = b.Outbox[:1] }},
-		{"a batch overflowing in its outbox", func(b *store.Batch) { b.Signatures = b.Signatures[:1] }},
+		{"a batch overflowing in its outbox", func(b *store.Batch) { b.Records = b.Records[:1] }},
 		{"a batch overflowing in both", func(*store.Batch) {}},
 	}
 	for _, tt := range tests {
@@ -426,8 +427,8 @@ func TestCommitOfABatchTooBigStoresNothingOfIt(t *testing.T) {
 					t.Errorf("event %s was stored", b.Events[i].ID)
 				}
 			}
-			for _, sig := range b.Signatures {
-				if _, ok, err := s.Signature(sig.Project, sig.ID); ok || err != nil {
+			for _, sig := range b.Records {
+				if _, ok, err := s.Record(sig.Project, sig.ID); ok || err != nil {
 					t.Errorf("signature %s: found %v, error %v; want it not stored", sig.ID, ok, err)
 				}
 			}
@@ -477,14 +478,14 @@ func TestSignaturesIteratesAll(t *testing.T) {
 	s := newStore(t, db, 0)
 	want := []string{"billing/b1", "shop/s1", "shop/s2", "shop/s3"}
 	err := s.Commit(&store.Batch{
-		Signatures: []*contract.Signature{signature("shop", "s1", 1), signature("shop", "s2", 1), signature("billing", "b1", 1)},
-		Events:     []store.EventKey{{Project: "shop", ID: "e1"}},
-		Outbox:     []store.OutboxEntry{entry("x")},
+		Records: []*signatures.Record{signature("shop", "s1", 1), signature("shop", "s2", 1), signature("billing", "b1", 1)},
+		Events:  []store.EventKey{{Project: "shop", ID: "e1"}},
+		Outbox:  []store.OutboxEntry{entry("x")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(&store.Batch{Signatures: []*contract.Signature{signature("shop", "s3", 1)}}); err != nil {
+	if err := s.Commit(&store.Batch{Records: []*signatures.Record{signature("shop", "s3", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -558,7 +559,7 @@ func TestEventTTL(t *testing.T) {
 func TestEventTTLDoesNotApplyToSignaturesOrOutbox(t *testing.T) {
 	db, _ := openDB(t, t.TempDir())
 	s := newStore(t, db, time.Hour)
-	err := s.Commit(&store.Batch{Signatures: []*contract.Signature{signature("shop", "s1", 1)}, Outbox: []store.OutboxEntry{entry("a")}})
+	err := s.Commit(&store.Batch{Records: []*signatures.Record{signature("shop", "s1", 1)}, Outbox: []store.OutboxEntry{entry("a")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,115 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rounds-dev/rounds/pkg/badgerdb"
+	"github.com/rounds-dev/rounds/services/ingest/internal/consumer"
+	"github.com/rounds-dev/rounds/services/ingest/internal/signatures"
+	"github.com/rounds-dev/rounds/services/ingest/internal/store"
+)
+
+// Signature is a signature with its lifecycle as ingest keeps it: mute,
+// resolution, flakiness, failure rate and audit.
+type Signature = signatures.Record
+
+// The parts of a Signature's lifecycle.
+type (
+	Mute        = signatures.Mute
+	Resolution  = signatures.Resolution
+	FailureRate = signatures.FailureRate
+	AuditEntry  = signatures.AuditEntry
+)
+
+// Errors of the lifecycle operations, for callers to branch on.
+var (
+	// ErrSignatureNotFound means no signature has the project and id.
+	ErrSignatureNotFound = signatures.ErrSignatureNotFound
+	// ErrTransition means the signature's status does not allow the
+	// change, such as unmuting a signature that is not muted.
+	ErrTransition = signatures.ErrTransition
+	// ErrInvalidRequest means the request itself is wrong, such as a mute
+	// that ends in the past.
+	ErrInvalidRequest = signatures.ErrInvalidRequest
+	// ErrNotRunning means ingest is not running (yet, or any more).
+	ErrNotRunning = consumer.ErrStopped
+)
+
+// do runs a lifecycle operation in ingest's loop, between two batches, and
+// returns the signature once the change is stored; its events are then
+// published like those of failures.
+func (s *Service) do(ctx context.Context, op consumer.Op) (Signature, error) {
+	c := s.consumer.Load()
+	if c == nil {
+		return Signature{}, ErrNotRunning
+	}
+	return c.Do(ctx, op)
+}
+
+func who(by, reason string) signatures.Who { return signatures.Who{Actor: by, Reason: reason} }
+
+// Mute mutes a signature on behalf of by, for reason: its occurrences are
+// counted but not announced until until (zero: no end in time), or until
+// occurrences more have come (0: no end in count), or Unmute. Announced as
+// a status change "muted"; its end as "unmuted".
+func (s *Service) Mute(ctx context.Context, project, id string, until time.Time, occurrences int64, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Mute(u, project, id, until, occurrences, who(by, reason))
+	})
+}
+
+// Unmute ends a mute: the signature goes back to the status it had.
+func (s *Service) Unmute(ctx context.Context, project, id, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Unmute(u, project, id, who(by, reason))
+	})
+}
+
+// Resolve marks a signature resolved in inCommit (empty when unknown). An
+// occurrence on a later commit is then a regression, announced as
+// "regressed"; one on inCommit is counted and leaves it resolved.
+func (s *Service) Resolve(ctx context.Context, project, id, inCommit, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Resolve(u, project, id, inCommit, who(by, reason))
+	})
+}
+
+// Reopen reopens a resolved signature: it goes back to the status it had.
+func (s *Service) Reopen(ctx context.Context, project, id, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Reopen(u, project, id, who(by, reason))
+	})
+}
+
+// Signature returns a signature as ingest holds it now.
+func (s *Service) Signature(ctx context.Context, project, id string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		rec, ok := t.Get(project, id)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s/%s", ErrSignatureNotFound, project, id)
+		}
+		return &rec, nil
+	})
+}
+
+// ReadRecords returns every signature, with its lifecycle, in an ingest
+// data dir that no process has open.
+func ReadRecords(dataDir string, log *slog.Logger) ([]Signature, error) {
+	db, err := badgerdb.OpenReadOnly(dataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	defer db.Close()
+	st, err := store.New(db, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	var out []Signature
+	if err := st.Records(func(r signatures.Record) error { out = append(out, r); return nil }); err != nil {
+		return nil, fmt.Errorf("ingest: read signatures: %w", err)
+	}
+	return out, nil
+}
