@@ -49,6 +49,33 @@ tidy: ## go mod tidy every module, then sync the workspace
 check: tidy fmt lint test ## what CI checks, and nothing left changed
 	git diff --exit-code
 
+.PHONY: docker
+docker: ## build rounds:dist and rounds:dev (base images made locally when no registry answers)
+	scripts/make-base-images.sh
+	scripts/docker-build.sh dist dev
+
+# Settings of make up: .env.rounds if there is one, else .rounds/env.rounds
+# (made from the template, and ignored by git like the rest of .rounds).
+ROUNDS_ENV_FILE ?= $(if $(wildcard .env.rounds),.env.rounds,.rounds/env.rounds)
+COMPOSE := source scripts/lib.sh && export ROUNDS_NATS_IMAGE=$$(nats_image) ROUNDS_ENV_FILE=$(ROUNDS_ENV_FILE) && compose -f docker-compose.rounds.yml
+
+.PHONY: up
+up: ## run Rounds on this repository under docker compose (NATS on 127.0.0.1:4222, reports in .rounds/reports)
+	@docker image inspect rounds:dist >/dev/null 2>&1 || { scripts/make-base-images.sh && scripts/docker-build.sh dist; }
+	@scripts/make-base-images.sh nats
+	@mkdir -p .rounds/reports
+	@if [ "$$(id -u)" = 0 ]; then chown 1000:1000 .rounds/reports; fi
+	@test -e $(ROUNDS_ENV_FILE) || cp .env.rounds.template $(ROUNDS_ENV_FILE)
+	$(COMPOSE) up -d
+
+.PHONY: down
+down: ## stop what make up started (the volumes, and so the state, are kept)
+	$(COMPOSE) down
+
+.PHONY: compose-test
+compose-test: ## the deploy test on a real Docker engine: compose up, kills, rolling update, NATS cluster
+	scripts/compose-test.sh
+
 .PHONY: clean
 clean: ## remove build output and the local state of make run
 	rm -rf bin .rounds

@@ -11,8 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/rounds-dev/rounds/pkg/health"
 	"github.com/rounds-dev/rounds/pkg/messaging"
 	"github.com/rounds-dev/rounds/pkg/natsserver"
 	"github.com/rounds-dev/rounds/services/diagnose"
@@ -45,6 +49,9 @@ type Config struct {
 	ReportsDir string
 	// Codebase is the target project's source, read-only.
 	Codebase string
+	// Health is where /healthz and /readyz are served; an empty Listen
+	// serves none.
+	Health health.Config
 
 	Streams  messaging.StreamsConfig
 	Ingest   ingest.Config
@@ -60,6 +67,7 @@ func DefaultConfig() Config {
 		DataDir:        filepath.Join(".rounds", "data"),
 		ReportsDir:     filepath.Join(".rounds", "reports"),
 		Codebase:       ".",
+		Health:         health.DefaultConfig(),
 		Streams:        messaging.DefaultStreamsConfig(),
 		Ingest:         ingest.DefaultConfig(),
 		Diagnose:       diagnose.DefaultConfig(),
@@ -71,6 +79,7 @@ func DefaultConfig() Config {
 func (c *Config) resolve() {
 	c.Ingest.DataDir = filepath.Join(c.DataDir, ingest.Name)
 	c.Ingest.Streams = c.Streams
+	c.Ingest.Codebase = c.Codebase
 	c.Diagnose.DataDir = filepath.Join(c.DataDir, diagnose.Name)
 	c.Diagnose.Codebase = c.Codebase
 	c.Diagnose.Streams = c.Streams
@@ -94,6 +103,9 @@ type Hooks struct {
 type Running struct {
 	NATSURL string
 	Ingest  *ingest.Service // nil when not part of the target
+	// HealthAddr is where /healthz and /readyz are served; empty when
+	// they are not.
+	HealthAddr string
 }
 
 // Run runs target until ctx ends or one service fails, which stops the
@@ -122,11 +134,12 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 		}
 	}
 	dial := messaging.URLDialer(url, cfg.ConnectTimeout, log)
+	conns := &connections{}
 
 	var runners []runner
 	running := Running{NATSURL: url}
 	if target == TargetAll || target == TargetIngest {
-		svc, err := ingest.New(cfg.Ingest, dial, log)
+		svc, err := ingest.New(cfg.Ingest, conns.dialer(ingest.Name, dial), log)
 		if err != nil {
 			return err
 		}
@@ -134,20 +147,31 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 		runners = append(runners, svc)
 	}
 	if target == TargetAll || target == TargetDiagnose {
-		svc, err := diagnose.New(cfg.Diagnose, dial, log)
+		svc, err := diagnose.New(cfg.Diagnose, conns.dialer(diagnose.Name, dial), log)
 		if err != nil {
 			return err
 		}
 		runners = append(runners, svc)
 	}
 	if target == TargetAll || target == TargetReport {
-		svc, err := report.New(cfg.Report, dial, log)
+		svc, err := report.New(cfg.Report, conns.dialer(report.Name, dial), log)
 		if err != nil {
 			return err
 		}
 		runners = append(runners, svc)
 		abs, _ := filepath.Abs(cfg.ReportsDir)
 		fmt.Fprintf(out, "Reports are written under %s\n", abs)
+	}
+	var hs *health.Server
+	if cfg.Health.Listen != "" {
+		var checks health.Checks
+		checks.Add("nats", conns.check)
+		var err error
+		if hs, err = health.Listen(cfg.Health, &checks); err != nil {
+			return err
+		}
+		running.HealthAddr = hs.Addr().String()
+		fmt.Fprintf(out, "Health checks at http://%s%s and %s\n", running.HealthAddr, health.PathLive, health.PathReady)
 	}
 	if hooks.Started != nil {
 		hooks.Started(running)
@@ -158,10 +182,65 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 	for _, r := range runners {
 		g.Go(func() error { return r.Run(gctx) })
 	}
+	if hs != nil {
+		g.Go(func() error { return hs.Serve(gctx) })
+	}
 	err := g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	log.Info("rounds stopped")
+	return nil
+}
+
+// connections keeps the NATS connections each service dials, for the
+// readiness check: a service is ready once it has dialed and while every
+// connection it dialed is connected.
+type connections struct {
+	mu       sync.Mutex
+	services []string
+	conns    map[string][]*nats.Conn
+}
+
+// dialer registers service and returns dial wrapped to keep what it dials.
+func (c *connections) dialer(service string, dial messaging.Dialer) messaging.Dialer {
+	c.mu.Lock()
+	c.services = append(c.services, service)
+	c.mu.Unlock()
+	return func(ctx context.Context, name string) (*nats.Conn, error) {
+		nc, err := dial(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.conns == nil {
+			c.conns = map[string][]*nats.Conn{}
+		}
+		c.conns[service] = append(c.conns[service], nc)
+		return nc, nil
+	}
+}
+
+// check is the "nats" readiness check.
+func (c *connections) check(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var problems []string
+	for _, svc := range c.services {
+		conns := c.conns[svc]
+		if len(conns) == 0 {
+			problems = append(problems, svc+": not connected yet")
+			continue
+		}
+		for _, nc := range conns {
+			if !nc.IsConnected() {
+				problems = append(problems, fmt.Sprintf("%s: connection %s is %s", svc, nc.Opts.Name, nc.Status()))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
 	return nil
 }

@@ -30,17 +30,26 @@ type command struct {
 	run     func(ctx context.Context, env Env, args []string) error
 }
 
+// hidden commands work but are left out of the usage.
+var hidden = map[string]bool{
+	// Until the management API brings the real command: the deploy test
+	// reads counts with it.
+	"signatures": true,
+}
+
 func commands() map[string]command {
 	return map[string]command{
-		"run":      {"run ingest, diagnose and report in one process (embedded NATS unless --nats-url)", runAll},
-		"ingest":   {"run the ingest service against --nats-url", runService("ingest")},
-		"diagnose": {"run the diagnose service against --nats-url", runService("diagnose")},
-		"report":   {"run the report service against --nats-url", runService("report")},
-		"publish":  {"publish failures from JUnit XML or Rounds JSON files (- for stdin)", publish},
-		"reports":  {"print report events (--follow to wait for new ones)", reports},
-		"template": {"print the grouping template of each message read on stdin", template},
-		"bench":    {"measure ingest against raw JetStream on this machine", runBench},
-		"version":  {"print the version", version},
+		"run":         {"run ingest, diagnose and report in one process (embedded NATS unless --nats-url)", runAll},
+		"ingest":      {"run the ingest service against --nats-url", runService("ingest")},
+		"diagnose":    {"run the diagnose service against --nats-url", runService("diagnose")},
+		"report":      {"run the report service against --nats-url", runService("report")},
+		"publish":     {"publish failures from JUnit XML or Rounds JSON files (- for stdin)", publish},
+		"reports":     {"print report events (--follow to wait for new ones)", reports},
+		"template":    {"print the grouping template of each message read on stdin", template},
+		"bench":       {"measure ingest against raw JetStream on this machine", runBench},
+		"version":     {"print the version", version},
+		"healthcheck": {"exit 0 if a Rounds process answers at /readyz, 1 if not (for container healthchecks)", healthcheck},
+		"signatures":  {"export the signatures in ingest's state as JSON (ingest stopped)", signatures},
 	}
 }
 
@@ -79,12 +88,14 @@ func Main(ctx context.Context, env Env) int {
 func usage(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
-		names = append(names, n)
+		if !hidden[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	fmt.Fprintln(w, "rounds: failures in, diagnoses out.\n\nUsage: rounds <command> [flags]\n\nCommands:")
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nrounds <command> --help lists a command's flags; each flag --x-y is also ROUNDS_X_Y.")
 }

@@ -85,6 +85,7 @@ func serviceFlags(fs *flag.FlagSet, withEmbedded bool) *app.Config {
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "state: one Badger directory per service (and nats/ for the embedded server)")
 	fs.StringVar(&cfg.ReportsDir, "reports-dir", cfg.ReportsDir, "where markdown reports are written")
 	fs.StringVar(&cfg.Codebase, "codebase", cfg.Codebase, "the target project's source tree, read-only; empty for none")
+	fs.StringVar(&cfg.Health.Listen, "health-listen", cfg.Health.Listen, "where /healthz and /readyz are served (host:port); empty serves none")
 	cfg.Streams.RegisterFlags(fs)
 	cfg.Ingest.RegisterFlags(fs, "ingest-")
 	cfg.Diagnose.RegisterFlags(fs, "diagnose-")
