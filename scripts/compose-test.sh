@@ -195,8 +195,8 @@ settled() {
 	for p in "$@"; do
 		j=$(jsz "$p") || continue
 		look+=$(jq -c '[.account_details[]?.stream_detail[]? | {n: .name, m: .state.messages,
-			c: [.consumer_detail[]? | select(.name == "ingest" or .name == "diagnose" or .name == "report")
-				| {n: .name, p: .num_pending, a: .num_ack_pending}]}]' <<<"$j")
+			c: [.consumer_detail[]? | select(.name | test("^(ingest|diagnose|report)"))
+				| {n: .name, p: .num_pending, a: .num_ack_pending}] | sort_by(.n)}] | sort_by(.n)' <<<"$j")
 	done
 	[ -n "$look" ] || return 1
 	if jq -se 'all(.[][]; all(.c[]; .p == 0 and .a == 0))' <<<"$look" >/dev/null && [ "$look" = "$last_look" ]; then
@@ -293,9 +293,10 @@ info "images ready in $((SECONDS - t0))s: $ROUNDS_IMAGE ($(docker image inspect 
 mkdir -p "$proj/src/cart" "$proj/.rounds/reports"
 cp docker-compose.rounds.yml "$proj/"
 cp .env.rounds.template "$proj/.env.rounds"
-# Smaller batches than the default 500: more commits to be killed in the
-# middle of, and a check that .env.rounds reaches the services.
-echo ROUNDS_INGEST_BATCH_SIZE=50 >>"$proj/.env.rounds"
+# Batches of 10 rather than 500: ingest works through its backlog in
+# seconds rather than a blink, so that it can be killed in the middle of it;
+# and a check that .env.rounds reaches the services.
+echo ROUNDS_INGEST_BATCH_SIZE=10 >>"$proj/.env.rounds"
 cp -r deployments "$proj/deployments"
 printf 'package cart\n\nfunc Add(a, b int) int { return a + b }\n' >"$proj/src/cart/cart.go"
 # The report service writes as UID 1000.
@@ -375,33 +376,41 @@ if [[ $steps == *" kills "* || $steps == *" update "* ]]; then
 	publish_chunks "$URL" load "$tmp/load" 0.7 &
 	publisher=$!
 	bg_pids+=("$publisher")
-	# Each service is killed twice: once while the stream goes on without
-	# it, and once it is started again, in the middle of its backlog.
+	# Each service is killed twice: while the failures are being published,
+	# and once started again, in the middle of the backlog it found.
 	killed=()
 	mid=0 # kills that came in the middle
-	kill_service() { # SERVICE STREAM BASE
-		local acked total inflight done
-		read -r acked total inflight <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
+	kill_service() { # SERVICE STREAM BASE [ACKED TOTAL INFLIGHT]
+		local acked=${4:-} total=${5:-} inflight=${6:-} done
+		[ -n "$acked" ] || read -r acked total inflight <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
 		done=$(chunks_done "$tmp/load")
 		docker kill "$(container dc "$1")" >/dev/null
 		killed+=("$1 with $acked of $total acked, $inflight in flight, $done of $CHUNKS files published")
 		if [ "$done" -lt "$CHUNKS" ] || [ "$acked" -lt "$total" ]; then mid=$((mid + 1)); fi
 	}
+	# restart_and_kill SERVICE STREAM BASE: starts the service and kills it
+	# as soon as it has acked part of its backlog, on the same reading.
+	restart_and_kill() {
+		local acked total inflight floor deadline=$((SECONDS + 60))
+		read -r floor _ _ <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
+		docker start "$(container dc "$1")" >/dev/null
+		while [ $SECONDS -lt $deadline ]; do
+			read -r acked total inflight <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
+			if [ "$acked" -gt "$floor" ] && [ "$acked" -lt "$total" ]; then break; fi
+			if [ "$acked" -ge "$total" ] && [ "$acked" -gt "$floor" ]; then break; fi # too late: it is done
+			sleep 0.05
+		done
+		kill_service "$1" "$2" "$3" "$acked" "$total" "$inflight"
+		docker start "$(container dc "$1")" >/dev/null
+	}
 	WAIT_STEP=0.05 wait_until 60 "the first failures" stream_above "$MON" ROUNDS_FAILURES "$base_failures" || true
 	kill_service diagnose ROUNDS_SIGNATURES "$base_signatures"
 	WAIT_STEP=0.1 wait_until 60 "ingest a third of the way" count_at_least $((base_failures + N / 3)) ack_floor "$MON" ROUNDS_FAILURES ingest || true
 	kill_service ingest ROUNDS_FAILURES "$base_failures"
-	floor=$(ack_floor "$MON" ROUNDS_FAILURES ingest)
-	wait_until 120 "two thirds published" count_at_least $((CHUNKS * 2 / 3)) chunks_done "$tmp/load" || true
-	docker start "$(container dc ingest)" >/dev/null
-	WAIT_STEP=0.05 wait_until 60 "ingest at work on its backlog" busy_past "$MON" ROUNDS_FAILURES ingest $((floor + 1)) || true
-	kill_service ingest ROUNDS_FAILURES "$base_failures"
-	docker start "$(container dc ingest)" >/dev/null
-	floor=$(ack_floor "$MON" ROUNDS_SIGNATURES diagnose)
-	docker start "$(container dc diagnose)" >/dev/null
-	WAIT_STEP=0.05 wait_until 60 "diagnose at work on its backlog" busy_past "$MON" ROUNDS_SIGNATURES diagnose $((floor + 1)) || true
-	kill_service diagnose ROUNDS_SIGNATURES "$base_signatures"
-	docker start "$(container dc diagnose)" >/dev/null
+	# The rest is published while ingest is down: a backlog of thousands.
+	wait_until 120 "every file published" test -e "$tmp/load/done-all" || true
+	restart_and_kill ingest ROUNDS_FAILURES "$base_failures"
+	restart_and_kill diagnose ROUNDS_SIGNATURES "$base_signatures"
 	info "started ingest and diagnose again after $(chunks_done "$tmp/load") of $CHUNKS files"
 	if wait "$publisher"; then
 		pass "published $N failures in $CHUNKS files while ingest and diagnose were killed and started"
