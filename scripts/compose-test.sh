@@ -56,8 +56,7 @@ info() { echo "  .. $*"; }
 
 command -v docker >/dev/null 2>&1 || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "no Docker engine answers (docker info failed); .ci/run skips this test then"
-command -v jq >/dev/null 2>&1 || die "jq is needed (apt-get install jq)"
-command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
+need_tools jq curl
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rounds-compose-test.XXXXXX")
 proj=$tmp/shop # the target project

@@ -45,3 +45,19 @@ compose() {
 		die "neither docker-compose nor the docker compose plugin is installed"
 	fi
 }
+
+# need_tools CMD... makes sure each command is there: installs the Debian
+# package of the same name with apt-get when it is missing and we are root
+# (CI's clean machines), else stops with what to install.
+need_tools() {
+	local missing=() t
+	for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+	[ ${#missing[@]} = 0 ] && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		say "installing ${missing[*]} (Debian packages)"
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 ||
+			die "could not install ${missing[*]} with apt-get"
+		return 0
+	fi
+	die "${missing[*]} needed: apt-get install ${missing[*]}"
+}
