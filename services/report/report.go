@@ -126,7 +126,11 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			return func(msg *message.Message) error {
 				ev, err := contract.DecodeSignatureChanged(msg.Payload)
 				if err != nil {
-					return err
+					// Diagnose consumes the same stream and dead-letters
+					// what it cannot decode; a second copy from report
+					// would only double the dead letters.
+					s.log.Warn("skipping a signature event that cannot be decoded", "subject", msg.Metadata.Get(messaging.MetadataSubject), "err", err)
+					return nil
 				}
 				return uc.OnSignatureChanged(msg.Context(), &ev)
 			}

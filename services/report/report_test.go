@@ -306,3 +306,46 @@ func TestReportDeliversToEverySinkOnceAndFollowsTheSignature(t *testing.T) {
 		t.Errorf("report events %v, want %s", ids, want)
 	}
 }
+
+func TestAMalformedSignatureEventIsSkippedAndTheNextOneHandled(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	streams := messaging.DefaultStreamsConfig()
+	if err := messaging.EnsureStreams(context.Background(), js, streams); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.ReportsDir, cfg.Streams = t.TempDir(), t.TempDir(), streams
+	svc, err := New(cfg, messaging.URLDialer(url, 10*time.Second, logging.Discard()), logging.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+
+	if _, err := js.Publish(context.Background(), "rounds.signatures.shop.detected", []byte(`[1,2]`)); err != nil {
+		t.Fatal(err)
+	}
+	good := contract.SignatureChanged{Schema: contract.SchemaSignature, ID: "e1", Time: t0, Change: contract.ChangeDetected,
+		Signature: contract.Signature{ID: "s1", Project: "shop", ErrorType: "E", Status: contract.StatusNew, Occurrences: 1, LastSeen: t0}}
+	publish(t, js, "rounds.signatures.shop.detected", good.ID, good)
+	eventually(t, "the good event's page", func() bool {
+		_, err := os.Stat(filepath.Join(cfg.ReportsDir, "shop", "E_s1.md"))
+		return err == nil
+	})
+	// Diagnose dead-letters the bad event; report adds no second copy.
+	info, err := js.Stream(context.Background(), contract.StreamDeadletter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.CachedInfo().State.Msgs; n != 0 {
+		t.Errorf("report dead-lettered %d messages, want none", n)
+	}
+}
