@@ -431,3 +431,18 @@ func TestAPageThatCannotBeWrittenIsRetriedWhileTheReportGoesOut(t *testing.T) {
 		t.Errorf("page after the directory came back:\n%s", body)
 	}
 }
+
+func TestADeliveryASinkRefusesIsDroppedAndCounted(t *testing.T) {
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", http.StatusGone) }))
+	t.Cleanup(gone.Close)
+	hook, err := webhook.New(webhook.Config{URL: gone.URL, Secret: []byte("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, hook)
+	f.deliver(t, diagnosisCompleted())
+	f.settle(t, sink.Webhook, sink.Markdown)
+	if got := f.stats.Snapshot()[sink.Webhook]; got.Dropped != 1 || got.Failed != 1 || got.Delivered != 0 {
+		t.Errorf("webhook stats %+v, want one dropped", got)
+	}
+}
