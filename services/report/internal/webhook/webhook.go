@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -161,6 +162,11 @@ func (s *Sink) post(ctx context.Context, body []byte, sig, schema, key string) (
 	req.Header.Set(HeaderDelivery, key)
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
+		// The URL stays out of the error, hence out of the logs: hook URLs
+		// often carry a token in their path.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return true, fmt.Errorf("webhook post: %w", err)
 	}
 	defer resp.Body.Close()

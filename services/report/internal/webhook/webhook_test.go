@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,5 +132,19 @@ func TestNewRefusesAWebhookWithoutURLOrSecret(t *testing.T) {
 	}
 	if _, err := webhook.New(webhook.Config{URL: "http://example.com"}); err == nil {
 		t.Error("no secret accepted")
+	}
+}
+
+func TestAnUnreachableWebhookIsRetriedWithoutShowingItsURL(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/hooks/T0KEN-IN-PATH"
+	srv.Close() // nothing listens any more
+	var slept []time.Duration
+	err := newSink(t, url, &slept).Deliver(context.Background(), report())
+	if err == nil || errors.Is(err, sink.ErrPermanent) || len(slept) != 2 {
+		t.Fatalf("Deliver = %v after %d waits; want a transient error after 3 tries", err, len(slept))
+	}
+	if strings.Contains(err.Error(), "T0KEN-IN-PATH") {
+		t.Errorf("the error shows the URL: %v", err)
 	}
 }
