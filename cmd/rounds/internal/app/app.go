@@ -154,6 +154,7 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 		runners = append(runners, svc)
 	}
 	if target == TargetAll || target == TargetReport {
+		cfg.Report.Stdout = out
 		svc, err := report.New(cfg.Report, conns.dialer(report.Name, dial), log)
 		if err != nil {
 			return err

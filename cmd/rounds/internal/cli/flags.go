@@ -89,5 +89,6 @@ func serviceFlags(fs *flag.FlagSet, withEmbedded bool) *app.Config {
 	cfg.Streams.RegisterFlags(fs)
 	cfg.Ingest.RegisterFlags(fs, "ingest-")
 	cfg.Diagnose.RegisterFlags(fs, "diagnose-")
+	cfg.Report.RegisterFlags(fs, "report-")
 	return &cfg
 }

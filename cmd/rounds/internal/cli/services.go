@@ -50,4 +50,8 @@ func runService(target string) func(ctx context.Context, env Env, args []string)
 // shell history) from the environment only.
 func secrets(env Env, cfg *app.Config) {
 	cfg.Diagnose.OpenAI.APIKey, _ = env.Lookup("OPENAI_API_KEY")
+	if cfg.Report.GitHubToken, _ = env.Lookup("ROUNDS_GITHUB_TOKEN"); cfg.Report.GitHubToken == "" {
+		cfg.Report.GitHubToken, _ = env.Lookup("GITHUB_TOKEN")
+	}
+	cfg.Report.WebhookSecret, _ = env.Lookup("ROUNDS_WEBHOOK_SECRET")
 }

@@ -24,6 +24,12 @@ import (
 // cannot swallow the sections after it. Snippets go in fences longer than
 // any backtick run inside them. The output depends on ev only.
 func Render(ev contract.DiagnosisCompleted) []byte {
+	return render(ev, nil)
+}
+
+// render renders ev as Render does, calling more, when set, to add
+// sections before the closing line.
+func render(ev contract.DiagnosisCompleted, more func(*strings.Builder)) []byte {
 	var b strings.Builder
 	sig, d := ev.Signature, ev.Diagnosis
 
@@ -44,6 +50,9 @@ func Render(ev contract.DiagnosisCompleted) []byte {
 
 	b.WriteString("\n## Grouping\n\n")
 	writeGrouping(&b, sig)
+	if more != nil {
+		more(&b)
+	}
 
 	if ev.ID != "" {
 		b.WriteString("\n---\n\n")
