@@ -95,6 +95,38 @@ func (s *Service) Signature(ctx context.Context, project, id string) (Signature,
 	})
 }
 
+// Retriage asks for a signature to be diagnosed again now: announced as a
+// retriage change, which diagnose takes whatever its cooldown. The status
+// stays as it is.
+func (s *Service) Retriage(ctx context.Context, project, id, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Retriage(u, project, id, who(by, reason))
+	})
+}
+
+// Tag removes the tags remove from a signature, then adds add; a change is
+// audited and announced as a tagged change.
+func (s *Service) Tag(ctx context.Context, project, id string, add, remove []string, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Tag(u, project, id, add, remove, who(by, reason))
+	})
+}
+
+// Signatures returns every signature as ingest holds it now, in no order.
+func (s *Service) Signatures(ctx context.Context) ([]Signature, error) {
+	var out []Signature
+	_, err := s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		out = make([]Signature, 0, t.Len())
+		t.Each(func(r signatures.Record) { out = append(out, r) })
+		// The loop answers with a record; none is asked for.
+		return &signatures.Record{}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReadRecords returns every signature, with its lifecycle, in an ingest
 // data dir that no process has open.
 func ReadRecords(dataDir string, log *slog.Logger) ([]Signature, error) {
