@@ -376,6 +376,11 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		SweepInterval: s.cfg.SweepInterval, Now: s.cfg.Now,
 	}, js, st, tracker, &s.fp, dl, &s.stats, s.log)
 	s.consumer.Store(c)
+	stopManaging, err := s.serveManagement(ctx, nc)
+	if err != nil {
+		return err
+	}
+	defer stopManaging()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	go s.watchRules(watchCtx)

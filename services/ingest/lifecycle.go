@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rounds-dev/rounds/pkg/badgerdb"
+	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/ingest/internal/consumer"
 	"github.com/rounds-dev/rounds/services/ingest/internal/signatures"
 	"github.com/rounds-dev/rounds/services/ingest/internal/store"
+	"github.com/rounds-dev/rounds/services/ingest/manage"
 )
 
 // Signature is a signature with its lifecycle as ingest keeps it: mute,
@@ -125,6 +128,22 @@ func (s *Service) Signatures(ctx context.Context) ([]Signature, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Manager returns the signatures management layer over s: what the NATS
+// management API serves, for other transports (HTTP) to call too.
+func (s *Service) Manager() *manage.Manager { return manage.New(s, ErrNotRunning) }
+
+// serveManagement serves the management API (a NATS micro service) on nc
+// until ctx ends or the returned stop is called; Run calls it once the
+// consumer is in place.
+func (s *Service) serveManagement(ctx context.Context, nc *nats.Conn) (stop func(), err error) {
+	svc, err := manage.Serve(ctx, nc, s.Manager(), s.log)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	s.log.Info("management API serving", "service", contract.ManageServiceName, "subjects", contract.ManageSubjectPrefix+".>")
+	return func() { _ = svc.Stop() }, nil
 }
 
 // ReadRecords returns every signature, with its lifecycle, in an ingest
