@@ -236,6 +236,11 @@ type Service struct {
 	rulesPoll  time.Duration
 	fp         atomic.Pointer[grouping.Fingerprinter]
 	consumer   atomic.Pointer[consumer.Consumer]
+
+	// state is the store while Run has it open; readers hold stateMu so
+	// that Run closes it only once they are done.
+	stateMu sync.RWMutex
+	state   *store.Store
 }
 
 // New checks the config and reads the grouping rules; Run dials with dial
@@ -366,6 +371,8 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	s.setState(st)
+	defer s.setState(nil)
 	dl, err := messaging.NewDeadletter(js, Name)
 	if err != nil {
 		return err
