@@ -75,6 +75,8 @@ func (e *env) start() {
 	cfg.DataDir = e.dataDir
 	cfg.Now = func() time.Time { return t0 }
 	cfg.AutoResolveAfter = 0
+	// Events do not wait for run reports: the clock stands still.
+	cfg.StormWait = 0
 	ing, err := ingest.New(cfg, messaging.URLDialer(e.url, 10*time.Second, logging.Discard()), logging.Discard())
 	if err != nil {
 		e.t.Fatal(err)
