@@ -175,4 +175,3 @@ func atoi(s string) int {
 	}
 	return n
 }
-
