@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func TestOperations(t *testing.T) {
 		wantReason     string
 		// wantAction is the last audit entry's action.
 		wantAction string
+		// wantUnchanged: the operation succeeds and changes nothing.
+		wantUnchanged bool
 		check      func(t *testing.T, d contract.SignatureDetail)
 	}{
 		{
@@ -255,6 +258,46 @@ func TestOperations(t *testing.T) {
 			},
 		},
 		{
+			name: "a tag request that changes nothing is neither audited nor announced",
+			setup: func(ref contract.SignatureRef) error {
+				_, err := e.m.Tag(ctx, contract.TagRequest{SignatureRef: ref, ChangedBy: alice, Add: []string{"critical"}})
+				return err
+			},
+			op: func(ref contract.SignatureRef) (contract.SignatureDetail, error) {
+				return e.m.Tag(ctx, contract.TagRequest{SignatureRef: ref, ChangedBy: alice, Add: []string{"critical"}, Remove: []string{"wip"}})
+			},
+			wantUnchanged: true,
+			check: func(t *testing.T, d contract.SignatureDetail) {
+				// Events go out in the order of the changes: after the
+				// setup's tag, the next event must be this retriage's.
+				ref := contract.SignatureRef{Project: d.Project, ID: d.ID}
+				if _, err := e.m.Retriage(ctx, contract.RetriageRequest{SignatureRef: ref, ChangedBy: alice}); err != nil {
+					t.Fatal(err)
+				}
+				var changes []contract.SignatureChange
+				for ev := e.nextEventOf(t, ref); ; ev = e.nextEventOf(t, ref) {
+					changes = append(changes, ev.Change)
+					if ev.Change == contract.ChangeRetriage {
+						break
+					}
+				}
+				if !slices.Equal(changes, []contract.SignatureChange{contract.ChangeTagged, contract.ChangeRetriage}) {
+					t.Errorf("events %v, want the setup's tagged, then retriage", changes)
+				}
+			},
+		},
+		{
+			name: "more tags than the most a signature keeps is an invalid request",
+			op: func(ref contract.SignatureRef) (contract.SignatureDetail, error) {
+				var tags []string
+				for i := range contract.MaxTags + 1 {
+					tags = append(tags, "t"+strconv.Itoa(i))
+				}
+				return e.m.Tag(ctx, contract.TagRequest{SignatureRef: ref, ChangedBy: alice, Add: tags})
+			},
+			wantErr: manage.ErrInvalidRequest,
+		},
+		{
 			name: "a tag with a space is an invalid request",
 			op: func(ref contract.SignatureRef) (contract.SignatureDetail, error) {
 				return e.m.Tag(ctx, contract.TagRequest{SignatureRef: ref, ChangedBy: alice, Add: []string{"two words"}})
@@ -303,6 +346,9 @@ func TestOperations(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, got)
+			}
+			if tt.wantUnchanged && (len(got.Audit) != len(before.Audit) || got.Status != before.Status || !slices.Equal(got.Tags, before.Tags)) {
+				t.Errorf("the signature changed: %+v, was %+v", got, before)
 			}
 			if tt.wantAction != "" {
 				if len(got.Audit) != len(before.Audit)+1 {
