@@ -43,7 +43,7 @@ func TestOperations(t *testing.T) {
 		wantAction string
 		// wantUnchanged: the operation succeeds and changes nothing.
 		wantUnchanged bool
-		check      func(t *testing.T, d contract.SignatureDetail)
+		check         func(t *testing.T, d contract.SignatureDetail)
 	}{
 		{
 			name: "show returns the signature with its count",
