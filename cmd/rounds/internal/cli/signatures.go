@@ -360,7 +360,7 @@ func reasonSuffix(r string) string {
 // signaturesChange runs mute, unmute, resolve, reopen, retriage and tag.
 func signaturesChange(ctx context.Context, env Env, op string, args []string) error {
 	synopsis := map[string]string{
-		"mute":     "signatures mute ID|PROJECT/ID [--for D | --until T] [--occurrences N] --reason R\n\nMutes a signature: counted but not announced (nor diagnosed) until the time, the count or `unmute`.",
+		"mute":     "signatures mute ID|PROJECT/ID [--for D | --until T] [--occurrences N] [--reason R]\n\nMutes a signature: counted but not announced (nor diagnosed) until the time, the count or `unmute`.",
 		"unmute":   "signatures unmute ID|PROJECT/ID [--reason R]\n\nEnds a signature's mute: it goes back to the status it had.",
 		"resolve":  "signatures resolve ID|PROJECT/ID [--in-commit X] [--reason R]\n\nResolves a signature. With --in-commit, an occurrence on X leaves it resolved; one on a later commit is a regression.",
 		"reopen":   "signatures reopen ID|PROJECT/ID [--reason R]\n\nReopens a resolved signature.",
