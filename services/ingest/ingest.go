@@ -5,7 +5,8 @@
 // rounds.signatures.<project>.<change>. It also consumes the run reports
 // on rounds.runs.>, whose passes make signatures flaky or resolve them and
 // whose counts tell infrastructure storms, and it follows each signature
-// through its lifecycle: new, resolved, muted, regressed.
+// through its lifecycle: new, resolved, muted, regressed, and diagnosed
+// once diagnose publishes a diagnosis of it (rounds.diagnoses.>).
 package ingest
 
 import (
@@ -219,6 +220,8 @@ type Stats struct {
 	// Events counts signature events committed; Storms those flagged as
 	// part of an infrastructure storm.
 	Events, Storms int64
+	// Diagnoses counts diagnoses applied to signature statuses.
+	Diagnoses int64
 }
 
 // Service is a configured ingest.
@@ -439,6 +442,7 @@ func (s *Service) Stats() Stats {
 		DeadletteredRuns: s.stats.DeadletteredRuns.Load(),
 		Events:           s.stats.Events.Load(),
 		Storms:           s.stats.Storms.Load(),
+		Diagnoses:        s.stats.Diagnoses.Load(),
 	}
 }
 

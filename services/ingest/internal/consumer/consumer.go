@@ -79,6 +79,8 @@ type Stats struct {
 	// Events counts signature events committed, and Storms those flagged
 	// as part of an infrastructure storm.
 	Events, Storms atomic.Int64
+	// Diagnoses counts diagnoses applied to signature statuses.
+	Diagnoses atomic.Int64
 }
 
 // ErrStopped is returned by Do when the consumer is not running.
@@ -176,6 +178,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create consumer %s: %w", c.cfg.Durable+RunsSuffix, err)
 	}
+	diagnoses, err := c.diagnosesConsumer(ctx)
+	if err != nil {
+		return err
+	}
 	if err := c.tracker.Reset(); err != nil {
 		return err
 	}
@@ -191,6 +197,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 		fit.Stop()
 		return fmt.Errorf("consume %s: %w", c.cfg.Durable+RunsSuffix, err)
 	}
+	dit, err := diagnoses.Messages(jetstream.PullMaxMessages(64))
+	if err != nil {
+		fit.Stop()
+		rit.Stop()
+		return fmt.Errorf("consume %s: %w", c.cfg.Durable+DiagnosesSuffix, err)
+	}
+	// Stopped once the loop no longer serves requests: a diagnosis then
+	// waiting for it gives up (its message is nak'd) with dctx.
+	dctx, stopDiagnoses := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() { defer close(followed); c.followDiagnoses(dctx, dit) }()
+	defer func() { stopDiagnoses(); dit.Stop(); <-followed }()
 	fs := stream{it: fit, msgs: make(chan *item, c.cfg.BatchSize), max: c.cfg.BatchSize}
 	rs := stream{it: rit, msgs: make(chan *item, runBatchSize), max: runBatchSize, runs: true}
 	go c.pump(fs.it, fs.msgs, c.prepareFailure, max(2, runtime.GOMAXPROCS(0)))
