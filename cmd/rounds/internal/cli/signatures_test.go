@@ -105,6 +105,11 @@ func TestSignaturesCommands(t *testing.T) {
 	}
 	diagnoses := watchDiagnoses(t, js)
 	waitDiagnosis(t, diagnoses, testSig.ID, time.Time{}, "the first diagnosis of the test's signature")
+	// Ingest follows diagnose: both signatures end up diagnosed, which
+	// the statuses below start from.
+	waitFor(t, "both signatures are diagnosed", func() bool {
+		return listJSON(t, url, "--status", "diagnosed").Total == 2
+	})
 
 	user := map[string]string{"USER": "alice"}
 	tests := []struct {
@@ -118,7 +123,7 @@ func TestSignaturesCommands(t *testing.T) {
 		{
 			name:       "list prints an aligned table with a count by status",
 			args:       []string{"list"},
-			wantStdout: []string{"ID  ", "STATUS", "COUNT", testSig.ID, apiSig.ID, "2 signatures: 2 new"},
+			wantStdout: []string{"ID  ", "STATUS", "COUNT", testSig.ID, apiSig.ID, "2 signatures: 2 diagnosed"},
 		},
 		{
 			name:       "show names a signature by a prefix of its id",
@@ -139,12 +144,12 @@ func TestSignaturesCommands(t *testing.T) {
 		{
 			name:       "show prints the mute and the audit",
 			args:       []string{"show", "shop/" + testSig.ID},
-			wantStdout: []string{"Muted:", "by alice: known outage", "Audit:", "new -> muted"},
+			wantStdout: []string{"Muted:", "by alice: known outage", "Audit:", "diagnosed -> muted"},
 		},
 		{
 			name:       "unmute takes it back",
 			args:       []string{"unmute", testSig.ID, "--by", "bob"},
-			wantStdout: []string{": new (unmuted by bob)"},
+			wantStdout: []string{": diagnosed (unmuted by bob)"},
 		},
 		{
 			name:       "unmute of a signature not muted is refused with the conflict",
@@ -163,7 +168,7 @@ func TestSignaturesCommands(t *testing.T) {
 			name:       "reopen",
 			args:       []string{"reopen", apiSig.ID},
 			env:        user,
-			wantStdout: []string{": new (reopened by alice)"},
+			wantStdout: []string{": diagnosed (reopened by alice)"},
 		},
 		{
 			name:       "tag adds and removes",
@@ -285,7 +290,7 @@ func TestSignaturesCommands(t *testing.T) {
 		if res.code != 0 {
 			t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
 		}
-		for _, want := range []string{contract.ManageServiceName, contract.StreamFailures, "ingest", "diagnose", "Dead letters: none", "Signatures: 2: 2 new"} {
+		for _, want := range []string{contract.ManageServiceName, contract.StreamFailures, "ingest", "diagnose", "Dead letters: none", "Signatures: 2: 2 diagnosed"} {
 			if !strings.Contains(res.stdout, want) {
 				t.Errorf("status lacks %q:\n%s", want, res.stdout)
 			}
