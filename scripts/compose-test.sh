@@ -258,13 +258,15 @@ export_signatures() {
 	$c stop ingest >/dev/null 2>&1
 	vol=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/app/data"}}{{.Name}}{{end}}{{end}}' "$(container "$c" ingest)")
 	image=$(docker inspect -f '{{.Config.Image}}' "$(container "$c" ingest)")
-	docker run --rm -v "$vol:/app/data" "$image" signatures export >"$out"
+	docker run --rm -v "$vol:/app/data" "$image" signatures export --data-dir /app/data >"$out"
 	$c start ingest >/dev/null 2>&1
 }
 
-# occurrences FILE PROJECT: "signatures occurrences min max" of a project.
+# occurrences FILE PROJECT: "signatures occurrences min max" of a project,
+# from each signature's count; "listed" (the occurrences listed in all)
+# follows, which must equal the total.
 occurrences() {
-	jq -r --arg p "$2" '[.[] | select(.project == $p) | .occurrences] | "\(length) \(add // 0) \(min // 0) \(max // 0)"' "$1"
+	jq -r --arg p "$2" '[.[] | select(.project == $p)] | [.[].count] as $c | "\($c | length) \($c | add // 0) \($c | min // 0) \($c | max // 0) \([.[].occurrences | length] | add // 0)"' "$1"
 }
 
 # report_counts FILE PROJECT: "events distinct-signatures most-per-signature".
@@ -433,11 +435,11 @@ if [[ $steps == *" kills "* || $steps == *" update "* ]]; then
 	[ "$stored" = "$N" ] && pass "the failures stream holds each of the $N failures once" ||
 		fail "the failures stream holds $stored failures, want $N"
 	export_signatures dc "$tmp/signatures-kills.json"
-	read -r sigs total lo hi <<<"$(occurrences "$tmp/signatures-kills.json" load)"
-	if [ "$sigs" = "$SIGS" ] && [ "$total" = "$N" ] && [ "$lo" = $((N / SIGS)) ] && [ "$hi" = $((N / SIGS)) ]; then
-		pass "every failure counted exactly once: $N occurrences on $SIGS signatures, $lo each"
+	read -r sigs total lo hi listed <<<"$(occurrences "$tmp/signatures-kills.json" load)"
+	if [ "$sigs" = "$SIGS" ] && [ "$total" = "$N" ] && [ "$lo" = $((N / SIGS)) ] && [ "$hi" = $((N / SIGS)) ] && [ "$listed" = "$N" ]; then
+		pass "every failure counted exactly once: $N occurrences on $SIGS signatures, $lo each, each listed"
 	else
-		fail "counted $total occurrences on $sigs signatures ($lo to $hi each), want $N on $SIGS ($((N / SIGS)) each)"
+		fail "counted $total occurrences ($listed listed) on $sigs signatures ($lo to $hi each), want $N on $SIGS ($((N / SIGS)) each)"
 	fi
 	wait_until 60 "report events" count_at_least "$SIGS" report_events "$tmp/reports.jsonl" load || true
 	read -r events distinct most <<<"$(report_counts "$tmp/reports.jsonl" load)"
@@ -481,7 +483,7 @@ if [[ $steps == *" update "* ]]; then
 	wait_until 60 "the new signature's report" count_at_least $((before_events + 1)) all_events || true
 	wait_until 120 "the services to settle" settled "$MON" || fail "the services did not settle after the update"
 	export_signatures dc "$tmp/signatures-update.json"
-	read -r sigs total _ _ <<<"$(occurrences "$tmp/signatures-update.json" load)"
+	read -r sigs total _ _ _ <<<"$(occurrences "$tmp/signatures-update.json" load)"
 	kept=$(jq -n --slurpfile a "$tmp/signatures-kills.json" --slurpfile b "$tmp/signatures-update.json" \
 		'[$a[0][] | .id] - [$b[0][] | .id] | length')
 	want=$((N + 405))
@@ -556,7 +558,7 @@ if [[ $steps == *" cluster "* ]]; then
 		pass "nothing acknowledged lost: the failures stream holds $N on a live node and on the restarted one" ||
 		fail "the failures stream holds $stored (on the restarted node $stored_restarted), want $N"
 	export_signatures dcc "$tmp/signatures-cluster.json"
-	read -r sigs total lo hi <<<"$(occurrences "$tmp/signatures-cluster.json" cl)"
+	read -r sigs total lo hi _ <<<"$(occurrences "$tmp/signatures-cluster.json" cl)"
 	if [ "$sigs" = "$SIGS" ] && [ "$total" = "$N" ] && [ "$lo" = $((N / SIGS)) ] && [ "$hi" = $((N / SIGS)) ]; then
 		pass "cluster: every failure counted exactly once: $N occurrences on $SIGS signatures"
 	else

@@ -22,7 +22,8 @@ const (
 // Valid reports whether c is a known change.
 func (c SignatureChange) Valid() bool {
 	switch c {
-	case ChangeDetected, ChangeRecurred, ChangeRegressed, ChangeFlaky, ChangeStatus:
+	case ChangeDetected, ChangeRecurred, ChangeRegressed, ChangeFlaky, ChangeStatus,
+		ChangeRetriage, ChangeTagged: // see manage.go
 		return true
 	}
 	return false
@@ -41,12 +42,16 @@ const (
 	TransitionUnmuted      SignatureTransition = "unmuted"
 	TransitionReopened     SignatureTransition = "reopened"
 	TransitionRegressed    SignatureTransition = "regressed"
+	// TransitionDiagnosed: diagnose completed a diagnosis of the
+	// signature (rounds.diagnoses.<project>), and ingest marked it
+	// diagnosed.
+	TransitionDiagnosed SignatureTransition = "diagnosed"
 )
 
 // Valid reports whether t is a known transition.
 func (t SignatureTransition) Valid() bool {
 	switch t {
-	case TransitionResolved, TransitionAutoResolved, TransitionMuted, TransitionUnmuted, TransitionReopened, TransitionRegressed:
+	case TransitionResolved, TransitionAutoResolved, TransitionMuted, TransitionUnmuted, TransitionReopened, TransitionRegressed, TransitionDiagnosed:
 		return true
 	}
 	return false

@@ -5,7 +5,8 @@
 // rounds.signatures.<project>.<change>. It also consumes the run reports
 // on rounds.runs.>, whose passes make signatures flaky or resolve them and
 // whose counts tell infrastructure storms, and it follows each signature
-// through its lifecycle: new, resolved, muted, regressed.
+// through its lifecycle: new, resolved, muted, regressed, and diagnosed
+// once diagnose publishes a diagnosis of it (rounds.diagnoses.>).
 package ingest
 
 import (
@@ -219,6 +220,8 @@ type Stats struct {
 	// Events counts signature events committed; Storms those flagged as
 	// part of an infrastructure storm.
 	Events, Storms int64
+	// Diagnoses counts diagnoses applied to signature statuses.
+	Diagnoses int64
 }
 
 // Service is a configured ingest.
@@ -236,6 +239,11 @@ type Service struct {
 	rulesPoll  time.Duration
 	fp         atomic.Pointer[grouping.Fingerprinter]
 	consumer   atomic.Pointer[consumer.Consumer]
+
+	// state is the store while Run has it open; readers hold stateMu so
+	// that Run closes it only once they are done.
+	stateMu sync.RWMutex
+	state   *store.Store
 }
 
 // New checks the config and reads the grouping rules; Run dials with dial
@@ -366,6 +374,8 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	s.setState(st)
+	defer s.setState(nil)
 	dl, err := messaging.NewDeadletter(js, Name)
 	if err != nil {
 		return err
@@ -376,6 +386,11 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		SweepInterval: s.cfg.SweepInterval, Now: s.cfg.Now,
 	}, js, st, tracker, &s.fp, dl, &s.stats, s.log)
 	s.consumer.Store(c)
+	stopManaging, err := s.serveManagement(ctx, nc)
+	if err != nil {
+		return err
+	}
+	defer stopManaging()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	go s.watchRules(watchCtx)
@@ -427,6 +442,7 @@ func (s *Service) Stats() Stats {
 		DeadletteredRuns: s.stats.DeadletteredRuns.Load(),
 		Events:           s.stats.Events.Load(),
 		Storms:           s.stats.Storms.Load(),
+		Diagnoses:        s.stats.Diagnoses.Load(),
 	}
 }
 

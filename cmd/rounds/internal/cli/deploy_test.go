@@ -159,11 +159,11 @@ func TestSignaturesExport(t *testing.T) {
 		}
 	})
 	t.Run("it prints every signature with its occurrences", func(t *testing.T) {
-		res := rounds(t, context.Background(), "", map[string]string{"ROUNDS_DATA_DIR": dataDir}, "signatures", "export")
+		res := rounds(t, context.Background(), "", nil, "signatures", "export", "--data-dir", dataDir)
 		if res.code != 0 {
 			t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
 		}
-		var sigs []exportedSignature
+		var sigs []contract.ExportedSignature
 		if err := json.Unmarshal([]byte(res.stdout), &sigs); err != nil {
 			t.Fatalf("stdout %q: %v", res.stdout, err)
 		}
@@ -172,7 +172,15 @@ func TestSignaturesExport(t *testing.T) {
 			if s.ID == "" || s.Fingerprint == "" || s.Project != "shop" || s.Status == "" {
 				t.Errorf("signature %+v lacks an id, fingerprint, project or status", s)
 			}
-			got[s.Title] = s.Occurrences
+			got[s.Title] = s.Count
+			if int64(len(s.Occurrences)) != s.Count {
+				t.Errorf("signature %s: count %d, %d occurrences listed", s.ID, s.Count, len(s.Occurrences))
+			}
+			for _, o := range s.Occurrences {
+				if o.EventID == "" || o.Time.IsZero() {
+					t.Errorf("occurrence %+v lacks an event id or a time", o)
+				}
+			}
 		}
 		if len(sigs) != 2 || sumOccurrences(sigs) != 3 {
 			t.Fatalf("signatures %+v; want 2 with 3 occurrences in all", got)
@@ -186,8 +194,8 @@ func TestSignaturesExport(t *testing.T) {
 		wantStderr string
 	}{
 		{name: "a data dir with no ingest state is an error", args: []string{"export", "--data-dir", filepath.Join(t.TempDir(), "none")}, wantCode: 1, wantStderr: "ingest"},
-		{name: "another subcommand is a usage error", args: []string{"list"}, wantCode: 2, wantStderr: "only `signatures export`"},
-		{name: "no subcommand is a usage error", wantCode: 2, wantStderr: "only `signatures export`"},
+		{name: "an unknown subcommand is a usage error", args: []string{"delete"}, wantCode: 2, wantStderr: "unknown command \"delete\""},
+		{name: "no subcommand is a usage error", wantCode: 2, wantStderr: "a command is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,10 +207,10 @@ func TestSignaturesExport(t *testing.T) {
 	}
 }
 
-func TestUsageLeavesHiddenCommandsOut(t *testing.T) {
+func TestUsageListsTheManagementCommands(t *testing.T) {
 	res := rounds(t, context.Background(), "", nil, "help")
-	if !strings.Contains(res.stdout, "healthcheck") || strings.Contains(res.stdout, "signatures") {
-		t.Fatalf("usage %q: want healthcheck listed and signatures not", res.stdout)
+	if !strings.Contains(res.stdout, "healthcheck") || !strings.Contains(res.stdout, "signatures") || !strings.Contains(res.stdout, "status") {
+		t.Fatalf("usage %q: want healthcheck, signatures and status listed", res.stdout)
 	}
 }
 
@@ -221,10 +229,10 @@ func allAcked(t *testing.T, js jetstream.JetStream, n uint64) bool {
 	return info.AckFloor.Stream >= n && info.NumAckPending == 0 && info.NumPending == 0
 }
 
-func sumOccurrences(sigs []exportedSignature) int64 {
+func sumOccurrences(sigs []contract.ExportedSignature) int64 {
 	var n int64
 	for _, s := range sigs {
-		n += s.Occurrences
+		n += s.Count
 	}
 	return n
 }

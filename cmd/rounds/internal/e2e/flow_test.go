@@ -68,7 +68,9 @@ func start(t *testing.T, url string, cfg app.Config) *rounds {
 	r.nc, r.js = natstest.Connect(t, url)
 	eventually(t, "streams are provisioned", func() bool {
 		_, err := r.js.Stream(ctx, contract.StreamDeadletter)
-		return err == nil
+		// Ingest creates the run reports stream after the others.
+		_, rerr := r.js.Stream(ctx, contract.StreamRuns)
+		return err == nil && rerr == nil
 	})
 	var err error
 	if r.client, err = client.New(r.nc); err != nil {
@@ -108,7 +110,14 @@ func (r *rounds) watch(stream, filter string) <-chan jetstream.Msg {
 		r.t.Fatal(err)
 	}
 	out := make(chan jetstream.Msg, 1000)
-	cc, err := cons.Consume(func(m jetstream.Msg) { out <- m })
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		// Ingest marks a signature diagnosed whenever diagnose gets to
+		// it, racing the changes a test looks for; it has its own test.
+		if stream == contract.StreamSignatures && isDiagnosedStatus(m.Data()) {
+			return
+		}
+		out <- m
+	})
 	if err != nil {
 		r.t.Fatal(err)
 	}

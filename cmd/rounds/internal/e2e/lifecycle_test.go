@@ -245,6 +245,9 @@ func TestASignatureIsMutedResolvedRegressedAndAutoResolved(t *testing.T) {
 	}
 	var actions []string
 	for _, a := range final.Audit {
+		if a.Actor == "diagnose" {
+			continue // whenever diagnose gets to it: tested on its own
+		}
 		actions = append(actions, a.Actor+":"+a.Action)
 	}
 	want := "alice:muted ingest:unmuted bob:resolved ingest:regressed ingest:auto-resolved"

@@ -10,6 +10,7 @@ import (
 // The lifecycle of a signature:
 //
 //	new ──(occurrences)──▶ new (diagnosing and diagnosed are open too)
+//	new / regressed ──diagnosis (see Diagnosed)──▶ diagnosed
 //	open ──Resolve / quiet period / passes──▶ resolved
 //	resolved ──occurrence on a later commit──▶ regressed (open)
 //	resolved ──Reopen──▶ the status it had
