@@ -236,6 +236,8 @@ type Service struct {
 	rulesPoll  time.Duration
 	fp         atomic.Pointer[grouping.Fingerprinter]
 	consumer   atomic.Pointer[consumer.Consumer]
+	// state is the open store while Run runs, for Ready and metrics.
+	state atomic.Pointer[store.Store]
 }
 
 // New checks the config and reads the grouping rules; Run dials with dial
@@ -366,6 +368,8 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	s.state.Store(st)
+	defer s.state.Store(nil)
 	dl, err := messaging.NewDeadletter(js, Name)
 	if err != nil {
 		return err

@@ -50,4 +50,5 @@ func runService(target string) func(ctx context.Context, env Env, args []string)
 // shell history) from the environment only.
 func secrets(env Env, cfg *app.Config) {
 	cfg.Diagnose.OpenAI.APIKey, _ = env.Lookup("OPENAI_API_KEY")
+	cfg.API.Token, _ = env.Lookup("ROUNDS_API_TOKEN")
 }
