@@ -164,4 +164,3 @@ func (c *connections) stats() map[string]metrics.NATSStats {
 	}
 	return out
 }
-
