@@ -22,7 +22,8 @@ const (
 // Valid reports whether c is a known change.
 func (c SignatureChange) Valid() bool {
 	switch c {
-	case ChangeDetected, ChangeRecurred, ChangeRegressed, ChangeFlaky, ChangeStatus:
+	case ChangeDetected, ChangeRecurred, ChangeRegressed, ChangeFlaky, ChangeStatus,
+		ChangeRetriage, ChangeTagged: // see manage.go
 		return true
 	}
 	return false

@@ -236,8 +236,11 @@ type Service struct {
 	rulesPoll  time.Duration
 	fp         atomic.Pointer[grouping.Fingerprinter]
 	consumer   atomic.Pointer[consumer.Consumer]
-	// state is the open store while Run runs, for Ready and metrics.
-	state atomic.Pointer[store.Store]
+
+	// state is the store while Run has it open; readers hold stateMu so
+	// that Run closes it only once they are done.
+	stateMu sync.RWMutex
+	state   *store.Store
 }
 
 // New checks the config and reads the grouping rules; Run dials with dial
@@ -368,8 +371,8 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	s.state.Store(st)
-	defer s.state.Store(nil)
+	s.setState(st)
+	defer s.setState(nil)
 	dl, err := messaging.NewDeadletter(js, Name)
 	if err != nil {
 		return err
@@ -380,6 +383,11 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		SweepInterval: s.cfg.SweepInterval, Now: s.cfg.Now,
 	}, js, st, tracker, &s.fp, dl, &s.stats, s.log)
 	s.consumer.Store(c)
+	stopManaging, err := s.serveManagement(ctx, nc)
+	if err != nil {
+		return err
+	}
+	defer stopManaging()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	go s.watchRules(watchCtx)

@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rounds-dev/rounds/pkg/badgerdb"
+	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/ingest/internal/consumer"
 	"github.com/rounds-dev/rounds/services/ingest/internal/signatures"
 	"github.com/rounds-dev/rounds/services/ingest/internal/store"
+	"github.com/rounds-dev/rounds/services/ingest/manage"
 )
 
 // Signature is a signature with its lifecycle as ingest keeps it: mute,
@@ -93,6 +96,54 @@ func (s *Service) Signature(ctx context.Context, project, id string) (Signature,
 		}
 		return &rec, nil
 	})
+}
+
+// Retriage asks for a signature to be diagnosed again now: announced as a
+// retriage change, which diagnose takes whatever its cooldown. The status
+// stays as it is.
+func (s *Service) Retriage(ctx context.Context, project, id, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Retriage(u, project, id, who(by, reason))
+	})
+}
+
+// Tag removes the tags remove from a signature, then adds add; a change is
+// audited and announced as a tagged change.
+func (s *Service) Tag(ctx context.Context, project, id string, add, remove []string, by, reason string) (Signature, error) {
+	return s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		return t.Tag(u, project, id, add, remove, who(by, reason))
+	})
+}
+
+// Signatures returns every signature as ingest holds it now, in no order.
+func (s *Service) Signatures(ctx context.Context) ([]Signature, error) {
+	var out []Signature
+	_, err := s.do(ctx, func(t *signatures.Tracker, u *signatures.Unit) (*signatures.Record, error) {
+		out = make([]Signature, 0, t.Len())
+		t.Each(func(r signatures.Record) { out = append(out, r) })
+		// The loop answers with a record; none is asked for.
+		return &signatures.Record{}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Manager returns the signatures management layer over s: what the NATS
+// management API serves, for other transports (HTTP) to call too.
+func (s *Service) Manager() *manage.Manager { return manage.New(s, ErrNotRunning) }
+
+// serveManagement serves the management API (a NATS micro service) on nc
+// until ctx ends or the returned stop is called; Run calls it once the
+// consumer is in place.
+func (s *Service) serveManagement(ctx context.Context, nc *nats.Conn) (stop func(), err error) {
+	svc, err := manage.Serve(ctx, nc, s.Manager(), s.log)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	s.log.Info("management API serving", "service", contract.ManageServiceName, "subjects", contract.ManageSubjectPrefix+".>")
+	return func() { _ = svc.Stop() }, nil
 }
 
 // ReadRecords returns every signature, with its lifecycle, in an ingest

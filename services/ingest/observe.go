@@ -11,7 +11,9 @@ import (
 // state open: nil while Run consumes, an error wrapping ErrNotRunning
 // before and after. It is the readiness check of the process.
 func (s *Service) Ready(ctx context.Context) error {
-	if s.state.Load() == nil {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	if s.state == nil {
 		return fmt.Errorf("ingest: %w: streams and state not ready yet", ErrNotRunning)
 	}
 	return ctx.Err()
@@ -21,12 +23,13 @@ func (s *Service) Ready(ctx context.Context) error {
 // reads every signature, so callers should not call it often (metrics
 // cache it); it stops early when ctx ends.
 func (s *Service) SignaturesByStatus(ctx context.Context) (map[contract.SignatureStatus]int, error) {
-	st := s.state.Load()
-	if st == nil {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	if s.state == nil {
 		return nil, fmt.Errorf("ingest: count signatures: %w", ErrNotRunning)
 	}
 	counts := map[contract.SignatureStatus]int{}
-	err := st.Signatures(func(sig contract.Signature) error {
+	err := s.state.Signatures(func(sig contract.Signature) error {
 		counts[sig.Status]++
 		return ctx.Err()
 	})

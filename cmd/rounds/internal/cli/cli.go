@@ -31,11 +31,7 @@ type command struct {
 }
 
 // hidden commands work but are left out of the usage.
-var hidden = map[string]bool{
-	// Until the management API brings the real command: the deploy test
-	// reads counts with it.
-	"signatures": true,
-}
+var hidden = map[string]bool{}
 
 func commands() map[string]command {
 	return map[string]command{
@@ -49,7 +45,8 @@ func commands() map[string]command {
 		"bench":       {"measure ingest against raw JetStream on this machine", runBench},
 		"version":     {"print the version", version},
 		"healthcheck": {"exit 0 if a Rounds process answers at /readyz, 1 if not (for container healthchecks)", healthcheck},
-		"signatures":  {"export the signatures in ingest's state as JSON (ingest stopped)", signatures},
+		"signatures":  {"list, show, mute, unmute, resolve, reopen, retriage, tag or export signatures", signatures},
+		"status":      {"show the services, stream lag, dead letters and signatures by status", status},
 	}
 }
 

@@ -119,6 +119,30 @@ func TestKillingIngestAtAnyInstantCountsEveryFailureExactlyOnce(t *testing.T) {
 		t.Fatalf("%d signatures counting %d occurrences, want %d counting %d", len(sigs), total, bugs, failures)
 	}
 
+	// Each signature lists as many occurrences as it counts, each failure
+	// once: the list is written in the count's transaction.
+	listed := map[string]int64{}
+	ids := map[string]bool{}
+	err = ingest.ReadOccurrences(filepath.Join(dataDir, ingest.Name), logging.Discard(), func(_, id string, o contract.Occurrence) error {
+		listed[id]++
+		if ids[o.EventID] {
+			t.Errorf("failure %s listed twice", o.EventID)
+		}
+		ids[o.EventID] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sigs {
+		if listed[s.ID] != s.Occurrences {
+			t.Errorf("signature %s counts %d occurrences but lists %d", s.ID, s.Occurrences, listed[s.ID])
+		}
+	}
+	if len(ids) != failures {
+		t.Errorf("%d failures listed, want %d", len(ids), failures)
+	}
+
 	// Every signature's detection was announced exactly once, although
 	// ingest died with some of them committed but not yet confirmed.
 	stream, err := js.Stream(context.Background(), contract.StreamSignatures)

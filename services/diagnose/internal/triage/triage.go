@@ -55,6 +55,10 @@ type Decision struct {
 func (r Rules) Decide(ev *contract.SignatureChanged, lastDiagnosis, now time.Time) Decision {
 	sig := &ev.Signature
 	switch {
+	case ev.Change == contract.ChangeRetriage:
+		// Someone asked: diagnosed whatever the status, the cooldown, the
+		// flakiness or the count.
+		return Decision{Diagnose: true, Reason: "retriage asked (" + ev.Reason + ")"}
 	case sig.Status == contract.StatusMuted:
 		return Decision{Cancel: true, Reason: "signature is muted"}
 	case sig.Status == contract.StatusResolved:
@@ -82,6 +86,9 @@ func (r Rules) Decide(ev *contract.SignatureChanged, lastDiagnosis, now time.Tim
 func (r Rules) Recheck(p *Pending, lastDiagnosis, now time.Time) Decision {
 	if p.Regression > 0 {
 		return Decision{Diagnose: true, Reason: "signature regressed"}
+	}
+	if p.Retriage > 0 {
+		return Decision{Diagnose: true, Reason: "retriage asked"}
 	}
 	if d, cooling := r.cooling(lastDiagnosis, now); cooling {
 		return d
@@ -195,6 +202,10 @@ type Pending struct {
 	// here, 0 when none waits: a regression is diagnosed despite the
 	// cooldown, once.
 	Regression uint64 `json:"regression,omitempty"`
+	// Retriage is the Version at which the latest retriage was merged
+	// here, 0 when none waits: like a regression, a retriage is
+	// diagnosed despite the cooldown, once.
+	Retriage uint64 `json:"retriage,omitempty"`
 	// Enqueued is when the signature started waiting; of two signatures of
 	// the same priority, the one waiting longer comes first.
 	Enqueued time.Time `json:"enqueued"`
@@ -225,6 +236,9 @@ func NewPending(ev *contract.SignatureChanged, priority Priority, reason string,
 	if ev.Change == contract.ChangeRegressed {
 		p.Regression = p.Version
 	}
+	if ev.Change == contract.ChangeRetriage {
+		p.Retriage = p.Version
+	}
 	return p
 }
 
@@ -250,6 +264,10 @@ func Merge(old *Pending, next Pending) Pending {
 	if next.Regression > 0 {
 		out.Regression = out.Version
 	}
+	out.Retriage = old.Retriage
+	if next.Retriage > 0 {
+		out.Retriage = out.Version
+	}
 	out.InFlight = old.InFlight
 	out.Attempts, out.NotBefore = old.Attempts, old.NotBefore
 	return out
@@ -264,6 +282,9 @@ func (p *Pending) Landed(claimed uint64) {
 	if p.Regression <= claimed {
 		p.Regression = 0
 		p.Priority.Regressed = false
+	}
+	if p.Retriage <= claimed {
+		p.Retriage = 0
 	}
 	p.Priority.New = false
 }

@@ -45,6 +45,12 @@ func TestDecide(t *testing.T) {
 		{"a flaky signature that regressed is diagnosed", DefaultRules(), flaky(ev(contract.ChangeRegressed, contract.StatusRegressed, 4)), never, true, false},
 		{"a change from an infrastructure storm is not diagnosed", DefaultRules(), storm(ev(contract.ChangeDetected, contract.StatusNew, 1)), never, false, false},
 		{"a regression from an infrastructure storm is not diagnosed", DefaultRules(), storm(ev(contract.ChangeRegressed, contract.StatusRegressed, 3)), never, false, false},
+		{"a retriage is diagnosed within the cooldown", DefaultRules(), ev(contract.ChangeRetriage, contract.StatusDiagnosed, 4), now.Add(-time.Minute), true, false},
+		{"a retriage is diagnosed below the threshold", Rules{MinOccurrences: 50, Cooldown: time.Hour}, ev(contract.ChangeRetriage, contract.StatusNew, 1), never, true, false},
+		{"a retriage of a flaky signature is diagnosed", DefaultRules(), flaky(ev(contract.ChangeRetriage, contract.StatusDiagnosed, 4)), never, true, false},
+		{"a retriage of a muted signature is diagnosed: someone asked", DefaultRules(), ev(contract.ChangeRetriage, contract.StatusMuted, 4), never, true, false},
+		{"a tag change alone is not diagnosed", DefaultRules(), ev(contract.ChangeTagged, contract.StatusDiagnosed, 4), never, false, false},
+		{"a tag change of a muted signature drops what waits", DefaultRules(), ev(contract.ChangeTagged, contract.StatusMuted, 4), never, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +66,10 @@ func TestRecheck(t *testing.T) {
 	rules := DefaultRules()
 	waiting := NewPending(ev(contract.ChangeDetected, contract.StatusNew, 1), Priority{}, "detected", now)
 	regressed := NewPending(ev(contract.ChangeRegressed, contract.StatusRegressed, 3), Priority{}, "regressed", now)
+	retriaged := NewPending(ev(contract.ChangeRetriage, contract.StatusDiagnosed, 3), Priority{}, "retriage", now)
+	retriagedThenRecurred := Merge(&retriaged, NewPending(ev(contract.ChangeRecurred, contract.StatusDiagnosed, 4), Priority{}, "recurred", now))
+	landed := retriagedThenRecurred
+	landed.Landed(landed.Version)
 	tests := []struct {
 		name string
 		p    Pending
@@ -70,6 +80,9 @@ func TestRecheck(t *testing.T) {
 		{"a signature diagnosed while it waited is not diagnosed again", waiting, now.Add(-time.Second), false},
 		{"a signature diagnosed long before is diagnosed", waiting, now.Add(-2 * time.Hour), true},
 		{"a regression is diagnosed though the signature was just diagnosed", regressed, now.Add(-time.Second), true},
+		{"a retriage is diagnosed though the signature was just diagnosed", retriaged, now.Add(-time.Second), true},
+		{"a retriage merged with a later recurrence still skips the cooldown", retriagedThenRecurred, now.Add(-time.Second), true},
+		{"a retriage once diagnosed no longer skips the cooldown", landed, now.Add(-time.Second), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

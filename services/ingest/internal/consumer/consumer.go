@@ -398,6 +398,10 @@ func (c *Consumer) process(items []*item, runs bool) error {
 
 	u := signatures.NewUnit(c.cfg.Now())
 	var events []store.EventKey
+	var occurrences []store.Occurrence
+	if !runs {
+		occurrences = make([]store.Occurrence, 0, len(keys))
+	}
 	inBatch := make(map[store.EventKey]struct{}, len(keys))
 	k := 0
 	for _, it := range items {
@@ -415,7 +419,15 @@ func (c *Consumer) process(items []*item, runs bool) error {
 		if runs {
 			err = c.tracker.RecordRun(u, it.run)
 		} else {
-			_, err = c.tracker.Record(u, &it.failure, it.grouping)
+			var rec *signatures.Record
+			if rec, err = c.tracker.Record(u, &it.failure, it.grouping); err == nil {
+				// Numbered by the count it makes: stored with it, so the
+				// list and the count stay equal.
+				occurrences = append(occurrences, store.Occurrence{
+					Project: rec.Project, Signature: rec.ID, N: rec.Occurrences,
+					Occurrence: contract.OccurrenceOf(&it.failure),
+				})
+			}
 		}
 		if err != nil {
 			return c.reset(err)
@@ -430,7 +442,7 @@ func (c *Consumer) process(items []*item, runs bool) error {
 		u.Facts = nil
 	}
 
-	if err := c.commit(u, events, items); err != nil {
+	if err := c.commit(u, events, occurrences, items); err != nil {
 		if err := c.reset(err); errors.Is(err, store.ErrBatchTooBig) && len(items) > 1 {
 			half := len(items) / 2
 			if err := c.process(items[:half], runs); err != nil {
@@ -461,10 +473,10 @@ func (c *Consumer) reset(err error) error {
 	return err
 }
 
-// commit stores a unit with the event ids it counts, then hands its events
+// commit stores a unit with the event ids and occurrences it counts, then hands its events
 // and messages over to be published and settled.
-func (c *Consumer) commit(u *signatures.Unit, events []store.EventKey, items []*item) error {
-	b := store.Batch{Events: events, Records: u.Records, Runs: u.Runs, Facts: u.Facts, Published: c.confirmed()}
+func (c *Consumer) commit(u *signatures.Unit, events []store.EventKey, occurrences []store.Occurrence, items []*item) error {
+	b := store.Batch{Events: events, Records: u.Records, Occurrences: occurrences, Runs: u.Runs, Facts: u.Facts, Published: c.confirmed()}
 	storms, err := c.stage(&b, u)
 	if err != nil {
 		return err
@@ -553,7 +565,7 @@ func (c *Consumer) sweep() {
 	if u.Empty() {
 		return
 	}
-	if err := c.commit(u, nil, nil); err != nil {
+	if err := c.commit(u, nil, nil, nil); err != nil {
 		// The next sweep tries again.
 		c.log.Error("could not store what time changed", "error", c.reset(err))
 	}
@@ -601,7 +613,7 @@ func (c *Consumer) serve(req request) {
 	u := signatures.NewUnit(c.cfg.Now())
 	rec, err := req.op(c.tracker, u)
 	if err == nil && !u.Empty() {
-		err = c.commit(u, nil, nil)
+		err = c.commit(u, nil, nil, nil)
 	}
 	if err != nil {
 		if !u.Empty() {

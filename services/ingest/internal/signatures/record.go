@@ -35,6 +35,8 @@ type Record struct {
 	// AuditSeq is the number of the last audit entry, trimmed ones
 	// included; status events are numbered by it.
 	AuditSeq int64 `json:"audit_seq,omitempty"`
+	// Tags are users' labels, sorted (see Tracker.Tag).
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Mute is how long a signature stays muted.

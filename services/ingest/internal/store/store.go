@@ -1,5 +1,5 @@
-// Package store keeps ingest's state in Badger: signatures, the ids of the
-// events already counted, the outbox of signature events not yet confirmed
+// Package store keeps ingest's state in Badger: signatures and their
+// occurrences, the ids of the events already counted, the outbox of signature events not yet confirmed
 // by JetStream, the events held until their run is judged, runs, and the
 // pass and fail facts of tests.
 package store
@@ -168,7 +168,9 @@ func (h HeldEntry) key() []byte { return append(heldPrefix(h.Run), h.Entry.MsgID
 type Batch struct {
 	Events  []EventKey
 	Records []*signatures.Record
-	Runs    []*signatures.Run
+	// Occurrences are the occurrences the batch counts on Records.
+	Occurrences []Occurrence
+	Runs        []*signatures.Run
 	// Facts are written with the batch; they could be written before it
 	// too (see WriteFacts), since writing one again changes nothing.
 	Facts  []signatures.Fact
@@ -216,6 +218,12 @@ func (s *Store) Commit(b *Batch) error {
 			return fmt.Errorf("encode signature %s: %w", rec.ID, err)
 		}
 		if err := set(badger.NewEntry(signatureKey(rec.Project, rec.ID), v), "signature"); err != nil {
+			return err
+		}
+	}
+	for i := range b.Occurrences {
+		o := &b.Occurrences[i]
+		if err := set(badger.NewEntry(o.key(), o.value()), "occurrence"); err != nil {
 			return err
 		}
 	}
