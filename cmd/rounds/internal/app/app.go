@@ -190,7 +190,7 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 	var hs *httpserver.Server
 	if cfg.HTTP.Listen != "" {
 		ops := &opsConn{dial: conns.dialer("http", dial), log: log.With("component", "http")}
-		handler, err := httpHandler(cfg, m, &checks, conns, ops, running.Ingest != nil, log)
+		handler, err := httpHandler(cfg, m, &checks, conns, ops, running.Ingest, log)
 		if err != nil {
 			return err
 		}

@@ -18,11 +18,13 @@ import (
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/health"
 	"github.com/rounds-dev/rounds/pkg/messaging"
+	"github.com/rounds-dev/rounds/services/ingest"
 )
 
 // httpHandler builds what the process's one listener serves: health and
-// metrics always, unauthenticated; the API where ingest runs.
-func httpHandler(cfg Config, m *metrics.Metrics, checks *health.Checks, conns *connections, ops *opsConn, withAPI bool, log *slog.Logger) (http.Handler, error) {
+// metrics always, unauthenticated; the API where ingest runs, since the
+// signatures it manages are ingest's.
+func httpHandler(cfg Config, m *metrics.Metrics, checks *health.Checks, conns *connections, ops *opsConn, ingestSvc *ingest.Service, log *slog.Logger) (http.Handler, error) {
 	if err := cfg.Health.Validate(); err != nil {
 		return nil, err
 	}
@@ -34,7 +36,7 @@ func httpHandler(cfg Config, m *metrics.Metrics, checks *health.Checks, conns *c
 	mux := http.NewServeMux()
 	health.Register(mux, checks, cfg.Health.CheckTimeout)
 	mux.Handle("GET "+metrics.Path, m.Handler())
-	if withAPI {
+	if ingestSvc != nil {
 		acfg := cfg.API
 		acfg.Listen = cfg.HTTP.Listen
 		acfg.Publisher = ops
@@ -43,6 +45,7 @@ func httpHandler(cfg Config, m *metrics.Metrics, checks *health.Checks, conns *c
 		if err != nil {
 			return nil, err
 		}
+		api.AddManagement(ingestSvc.Manager())
 		api.Register(mux)
 		switch {
 		case acfg.NoAuth:

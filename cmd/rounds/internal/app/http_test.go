@@ -255,3 +255,110 @@ func TestNoAuthIsRefusedOffLoopback(t *testing.T) {
 		t.Errorf("Run printed %q before refusing: nothing should have started", out.String())
 	}
 }
+
+// call sends an authorized request and decodes the JSON answer into out
+// (when not nil); it returns the status and the raw answer.
+func call(t *testing.T, method, url, body string, out any) (int, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: answer %s: %v", method, url, raw, err)
+		}
+	}
+	return resp.StatusCode, string(raw)
+}
+
+func TestManagementOverHTTP(t *testing.T) {
+	base := startAll(t, natstest.Start(t))
+	if code, raw := call(t, http.MethodPost, base+httpapi.PathReports+"?project=shop&run_id=ci-1", junitTwoFailures, nil); code != http.StatusOK {
+		t.Fatalf("POST report: %d %s", code, raw)
+	}
+	var list contract.ListReply
+	eventually(t, "both signatures listed", func() bool {
+		code, _ := call(t, http.MethodGet, base+httpapi.PathSignatures+"?project=shop", "", &list)
+		return code == http.StatusOK && list.Total == 2
+	})
+	sig := list.Signatures[0]
+	one := base + httpapi.PathSignatures + "/shop/" + sig.ID
+
+	var d contract.SignatureDetail
+	if code, raw := call(t, http.MethodGet, one, "", &d); code != http.StatusOK || d.ID != sig.ID || d.Project != "shop" {
+		t.Fatalf("GET signature: %d %s", code, raw)
+	}
+
+	// Each change answers the signature as it is after it.
+	steps := []struct {
+		name       string
+		op, body   string
+		wantCode   int
+		wantStatus contract.SignatureStatus // when 200
+		wantErr    string                   // otherwise
+	}{
+		{name: "a mute without who is 400", op: "mute", body: `{"reason":"noisy"}`, wantCode: 400, wantErr: "by is required"},
+		{name: "an empty body is 400", op: "mute", body: "", wantCode: 400, wantErr: "the body is empty"},
+		{name: "an unknown field is 400", op: "mute", body: `{"by":"ana","untill":"2030-01-01T00:00:00Z"}`, wantCode: 400, wantErr: "untill"},
+		{name: "a body naming another signature is 400", op: "mute", body: `{"by":"ana","project":"other"}`, wantCode: 400, wantErr: "the body names signature other/"},
+		{name: "a mute mutes", op: "mute", body: `{"by":"ana","reason":"known, fixing"}`, wantCode: 200, wantStatus: contract.StatusMuted},
+		{name: "unmute goes back", op: "unmute", body: `{"by":"ana"}`, wantCode: 200},
+		{name: "unmuting again is a conflict", op: "unmute", body: `{"by":"ana"}`, wantCode: 409},
+		{name: "resolve resolves", op: "resolve", body: `{"by":"ana","in_commit":"abc123"}`, wantCode: 200, wantStatus: contract.StatusResolved},
+		{name: "reopen reopens", op: "reopen", body: `{"by":"ana"}`, wantCode: 200},
+		{name: "tag tags", op: "tag", body: `{"by":"ana","add":["infra"]}`, wantCode: 200},
+		{name: "retriage is accepted", op: "retriage", body: `{"by":"ana","reason":"new model"}`, wantCode: 200},
+	}
+	for _, st := range steps {
+		var d contract.SignatureDetail
+		code, raw := call(t, http.MethodPost, one+"/"+st.op, st.body, &d)
+		if code != st.wantCode {
+			t.Fatalf("%s: %d %s, want %d", st.name, code, raw, st.wantCode)
+		}
+		if code == http.StatusOK && st.wantStatus != "" && d.Status != st.wantStatus {
+			t.Fatalf("%s: status %s, want %s", st.name, d.Status, st.wantStatus)
+		}
+		if !strings.Contains(raw, st.wantErr) {
+			t.Fatalf("%s: answer %s, want it to mention %q", st.name, raw, st.wantErr)
+		}
+	}
+	if code, _ := call(t, http.MethodGet, base+httpapi.PathSignatures+"?tag=infra", "", &list); code != http.StatusOK || list.Total != 1 || list.Signatures[0].ID != sig.ID {
+		t.Fatalf("list by tag: %d %+v, want the tagged signature only", code, list)
+	}
+	if code, raw := call(t, http.MethodGet, base+httpapi.PathSignatures+"/shop/nope", "", nil); code != http.StatusNotFound || !strings.Contains(raw, `"error"`) {
+		t.Fatalf("unknown signature: %d %s, want 404 with an error", code, raw)
+	}
+	if code, raw := call(t, http.MethodGet, base+httpapi.PathSignatures+"?status=bogus", "", nil); code != http.StatusBadRequest {
+		t.Fatalf("bad status filter: %d %s, want 400", code, raw)
+	}
+	var export contract.ExportReply
+	if code, raw := call(t, http.MethodGet, base+httpapi.PathExport+"?project=shop", "", &export); code != http.StatusOK || len(export.Signatures) != 2 || export.Next != nil {
+		t.Fatalf("export: %d %s, want both signatures on one page", code, raw)
+	}
+	for _, e := range export.Signatures {
+		if int64(len(e.Occurrences)) != e.Count || e.Count != 1 {
+			t.Errorf("export of %s: %d occurrences, count %d, want 1 and 1", e.ID, len(e.Occurrences), e.Count)
+		}
+	}
+	// Management asks for the token like the rest of /v1/.
+	resp, err := http.Get(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET signature without a token: %d, want 401", resp.StatusCode)
+	}
+}
