@@ -257,3 +257,43 @@ func (c *deadletterStream) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(deadletterDesc, prometheus.GaugeValue, float64(n), strings.TrimPrefix(subject, prefix))
 	}
 }
+
+// SinkCounts are one report sink's deliveries, as report.Service.Stats
+// counts them.
+type SinkCounts struct {
+	// Delivered counts deliveries the sink took; Failed failed attempts,
+	// retried or not; Dropped deliveries given up on.
+	Delivered, Failed, Dropped uint64
+}
+
+var (
+	sinkDeliveriesDesc = prometheus.NewDesc("rounds_report_sink_deliveries_total",
+		"Report deliveries by sink and result: delivered (the sink took it) or dropped (given up on after a permanent failure).",
+		[]string{"sink", "result"}, nil)
+	sinkFailuresDesc = prometheus.NewDesc("rounds_report_sink_failures_total",
+		"Failed delivery attempts by sink, retried or not.",
+		[]string{"sink"}, nil)
+)
+
+// WatchSinks registers report's deliveries per sink, read from stats at
+// each scrape.
+func (m *Metrics) WatchSinks(stats func() map[string]SinkCounts) {
+	m.reg.MustRegister(&sinkCollector{stats: stats})
+}
+
+type sinkCollector struct {
+	stats func() map[string]SinkCounts
+}
+
+func (c *sinkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- sinkDeliveriesDesc
+	ch <- sinkFailuresDesc
+}
+
+func (c *sinkCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, s := range c.stats() {
+		ch <- prometheus.MustNewConstMetric(sinkDeliveriesDesc, prometheus.CounterValue, float64(s.Delivered), name, "delivered")
+		ch <- prometheus.MustNewConstMetric(sinkDeliveriesDesc, prometheus.CounterValue, float64(s.Dropped), name, "dropped")
+		ch <- prometheus.MustNewConstMetric(sinkFailuresDesc, prometheus.CounterValue, float64(s.Failed), name)
+	}
+}
