@@ -171,7 +171,9 @@ func TestMetricsAfterAReportPostedOverHTTP(t *testing.T) {
 		mfs = scrape(t, base)
 		applied, _ := value(mfs, "rounds_ingest_failures_total", map[string]string{"result": "applied"})
 		diagnosed, _ := value(mfs, "rounds_diagnoses_total", map[string]string{"diagnoser": "heuristic", "outcome": "answered"})
-		return applied == 2 && diagnosed == 2
+		// The count of signatures may lag the events by a second.
+		signatures, _ := value(mfs, "rounds_signatures", nil)
+		return applied == 2 && diagnosed == 2 && signatures == 2
 	})
 	tests := []struct {
 		name   string

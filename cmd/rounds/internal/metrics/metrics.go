@@ -119,7 +119,11 @@ func (m *Metrics) WatchIngest(svc *ingest.Service) {
 		counter("rounds_ingest_batches_total", "Transactions ingest committed.", nil, func(s ingest.Stats) int64 { return s.Batches }),
 		counter("rounds_ingest_signature_events_total", "Signature events ingest committed to announce.", nil, func(s ingest.Stats) int64 { return s.Events }),
 		counter("rounds_ingest_storm_events_total", "Signature events flagged as part of an infrastructure storm.", nil, func(s ingest.Stats) int64 { return s.Storms }),
-		&signatureStatuses{count: svc.SignaturesByStatus, log: m.log, every: signaturesRefresh},
+		&signatureStatuses{
+			count: svc.SignaturesByStatus, log: m.log, every: signaturesRefresh, gap: signaturesGap,
+			// Statuses change only with a signature event committed.
+			version: func() int64 { return svc.Stats().Events },
+		},
 	)
 }
 
@@ -161,12 +165,16 @@ func (c *natsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// signaturesRefresh is how stale the signature counts may be: counting
-// reads every signature, which a scrape every few seconds should not pay
-// for each time.
-const signaturesRefresh = 15 * time.Second
+// Counting the signatures reads every one of them, which scrapes should
+// not pay for each time: they are counted again when ingest has committed
+// signature events since, at most every signaturesGap, and at least every
+// signaturesRefresh (for changes it does not count, such as a mute).
+const (
+	signaturesRefresh = 15 * time.Second
+	signaturesGap     = time.Second
+)
 
-var signaturesDesc = prometheus.NewDesc("rounds_signatures", "Signatures in ingest's state, by status (refreshed at most every 15s).", []string{"status"}, nil)
+var signaturesDesc = prometheus.NewDesc("rounds_signatures", "Signatures in ingest's state, by status (counted again at most every second, at least every 15s).", []string{"status"}, nil)
 
 // statuses are reported even when no signature has them, so that a
 // status that empties reads 0 rather than vanishing.
@@ -175,16 +183,26 @@ var statuses = []contract.SignatureStatus{
 	contract.StatusResolved, contract.StatusMuted, contract.StatusRegressed,
 }
 
-// signatureStatuses is the rounds_signatures gauge, counted at most every
-// every and reported from the last count in between.
+// signatureStatuses is the rounds_signatures gauge: counted again when
+// version has moved and gap has passed since the last count, or every has;
+// reported from the last count in between.
 type signatureStatuses struct {
-	count func(context.Context) (map[contract.SignatureStatus]int, error)
-	log   *slog.Logger
-	every time.Duration
+	count   func(context.Context) (map[contract.SignatureStatus]int, error)
+	version func() int64
+	log     *slog.Logger
+	every   time.Duration
+	gap     time.Duration
 
 	mu     sync.Mutex
 	at     time.Time
+	seen   int64 // version at the last count
 	counts map[contract.SignatureStatus]int
+}
+
+// stale reports whether the last count must be done again.
+func (c *signatureStatuses) stale(version int64) bool {
+	since := time.Since(c.at)
+	return c.counts == nil || since >= c.every || (version != c.seen && since >= c.gap)
 }
 
 func (c *signatureStatuses) Describe(ch chan<- *prometheus.Desc) { ch <- signaturesDesc }
@@ -192,7 +210,11 @@ func (c *signatureStatuses) Describe(ch chan<- *prometheus.Desc) { ch <- signatu
 func (c *signatureStatuses) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.counts == nil || time.Since(c.at) >= c.every {
+	var version int64
+	if c.version != nil {
+		version = c.version()
+	}
+	if c.stale(version) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		counts, err := c.count(ctx)
 		cancel()
@@ -203,7 +225,7 @@ func (c *signatureStatuses) Collect(ch chan<- prometheus.Metric) {
 			c.counts = nil
 			return
 		}
-		c.counts, c.at = counts, time.Now()
+		c.counts, c.at, c.seen = counts, time.Now(), version
 	}
 	seen := map[contract.SignatureStatus]bool{}
 	for _, st := range statuses {

@@ -67,7 +67,7 @@ rounds_report_sink_failures_total{sink="markdown"} 0
 func TestSignatureCountsAreCachedAndLeftOutWhenUnknown(t *testing.T) {
 	calls := 0
 	var fail error
-	c := &signatureStatuses{log: logging.Discard(), every: time.Hour, count: func(context.Context) (map[contract.SignatureStatus]int, error) {
+	c := &signatureStatuses{log: logging.Discard(), every: time.Hour, gap: time.Hour, count: func(context.Context) (map[contract.SignatureStatus]int, error) {
 		calls++
 		if fail != nil {
 			return nil, fail
@@ -82,6 +82,20 @@ func TestSignatureCountsAreCachedAndLeftOutWhenUnknown(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Fatalf("counted %d times within the refresh interval, want 1", calls)
+	}
+	// A new signature event within the gap waits for the gap.
+	version := int64(1)
+	c.version, c.gap = func() int64 { return version }, time.Hour
+	testutil.CollectAndCount(c)
+	if calls != 1 {
+		t.Fatalf("counted %d times, want still 1 within the gap", calls)
+	}
+	// Past the gap, a new event makes a new count.
+	c.gap = 0
+	testutil.CollectAndCount(c)
+	testutil.CollectAndCount(c)
+	if calls != 2 {
+		t.Fatalf("counted %d times, want 2: once for the new event, not again without one", calls)
 	}
 	// Past the interval a failing count leaves the gauge out rather than
 	// reporting zeros.
