@@ -1,7 +1,9 @@
 // Package health serves a process's liveness and readiness over HTTP, for
 // container healthchecks and orchestrators: /healthz answers 200 while the
 // process runs, /readyz answers 200 only while every check the caller
-// registered passes (NATS connected, say), and 503 otherwise.
+// registered passes (NATS connected, streams present, Badger open), and 503
+// otherwise. The routes go on the process's one listener (package
+// httpserver); Probe is the client side.
 package health
 
 import (
@@ -10,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -29,24 +30,19 @@ const (
 // Config.CheckTimeout.
 type Check func(ctx context.Context) error
 
-// Config says where the health server listens.
+// Config says how patient readiness is.
 type Config struct {
-	// Listen is host:port; port 0 picks a free one.
-	Listen string
 	// CheckTimeout bounds each readiness check.
 	CheckTimeout time.Duration
 }
 
-// DefaultConfig returns the defaults; Listen is left to the caller.
+// DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{CheckTimeout: 2 * time.Second}
 }
 
-// Validate reports a setting the server cannot run with.
+// Validate reports a setting the checks cannot run with.
 func (c Config) Validate() error {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("health listen address %q: %w", c.Listen, err)
-	}
 	if c.CheckTimeout <= 0 {
 		return fmt.Errorf("health check timeout must be positive, got %s", c.CheckTimeout)
 	}
@@ -110,6 +106,14 @@ func (c *Checks) Run(ctx context.Context, timeout time.Duration) Status {
 // Handler serves /healthz and /readyz from checks.
 func Handler(checks *Checks, checkTimeout time.Duration) http.Handler {
 	mux := http.NewServeMux()
+	Register(mux, checks, checkTimeout)
+	return mux
+}
+
+// Register adds /healthz and /readyz to mux, so that they share a listener
+// with whatever else the process serves. Neither asks for credentials:
+// orchestrators probe them as they are.
+func Register(mux *http.ServeMux, checks *Checks, checkTimeout time.Duration) {
 	mux.HandleFunc("GET "+PathLive, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -122,54 +126,6 @@ func Handler(checks *Checks, checkTimeout time.Duration) http.Handler {
 		}
 		json.NewEncoder(w).Encode(st)
 	})
-	return mux
-}
-
-// Server is a health server bound to its address.
-type Server struct {
-	l   net.Listener
-	srv *http.Server
-}
-
-// Listen binds cfg.Listen, so that an address in use is an error before
-// anything else starts; Serve then answers requests.
-func Listen(cfg Config, checks *Checks) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("health server: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           Handler(checks, cfg.CheckTimeout),
-		ReadHeaderTimeout: 5 * time.Second,
-		WriteTimeout:      cfg.CheckTimeout + 5*time.Second,
-	}
-	return &Server{l: l, srv: srv}, nil
-}
-
-// Addr is the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.l.Addr() }
-
-// Serve answers requests until ctx ends, then shuts the server down.
-func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("health server: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("health server: shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("health server: %w", err)
-	}
-	return nil
 }
 
 // ErrNotHealthy means a probed endpoint answered, but not with 200.

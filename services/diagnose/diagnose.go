@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -67,6 +68,9 @@ type Config struct {
 	// OpenAI configures openai; its APIKey comes from OPENAI_API_KEY,
 	// never from a flag. Run fills in its Hint.
 	OpenAI openai.Config
+	// Observe, when set, is called after every call of the diagnoser,
+	// from the worker: it must return promptly. Metrics use it.
+	Observe func(Observation)
 }
 
 // DefaultConfig returns diagnose's defaults; DataDir is left to the caller.
@@ -145,6 +149,8 @@ type Service struct {
 	dial messaging.Dialer
 	tree *codebase.Tree
 	log  *slog.Logger
+	// open is true while Run has the state open, for Ready.
+	open atomic.Bool
 }
 
 // New checks the config and opens the codebase; Run opens the state.
@@ -183,6 +189,9 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	diagnoser = s.observed(diagnoser)
+	s.open.Store(true)
+	defer s.open.Store(false)
 	s.log.Info("diagnoser ready", "diagnoser", s.cfg.Diagnoser)
 	gatherer := evidence.New(s.tree, s.history(ctx), s.log)
 

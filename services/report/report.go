@@ -7,13 +7,15 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
-	"sync"
 
 	"github.com/rounds-dev/rounds/pkg/badgerdb"
 	"github.com/rounds-dev/rounds/pkg/contract"
@@ -41,6 +43,8 @@ type Service struct {
 	dial  messaging.Dialer
 	log   *slog.Logger
 	stats *sink.Counters
+	// open is true while Run has the state open, for Ready.
+	open atomic.Bool
 	// edges lets tests replace the sinks' clocks and HTTP clients.
 	edges edges
 }
@@ -76,6 +80,19 @@ type SinkStats = sink.SinkStats
 // Stats returns the delivery counts since New; safe to call at any time.
 func (s *Service) Stats() Stats { return Stats{Sinks: s.stats.Snapshot()} }
 
+// ErrNotRunning means report has not opened its state yet, or has closed
+// it.
+var ErrNotRunning = errors.New("not running")
+
+// Ready reports whether report has its Badger state open: nil while Run
+// runs, an error wrapping ErrNotRunning before and after.
+func (s *Service) Ready(ctx context.Context) error {
+	if !s.open.Load() {
+		return fmt.Errorf("report: %w: state not open yet", ErrNotRunning)
+	}
+	return ctx.Err()
+}
+
 // Run consumes diagnoses and signature events and drains the sinks'
 // outboxes until ctx ends; the event in hand is finished or left unacked
 // for redelivery. It opens the state and closes it on return.
@@ -89,6 +106,8 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("report: close badger: %w", cerr)
 		}
 	}()
+	s.open.Store(true)
+	defer s.open.Store(false)
 	st := store.New(db)
 	sinks, err := s.sinks(st)
 	if err != nil {

@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/httpapi"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/metrics"
 	"github.com/rounds-dev/rounds/pkg/health"
+	"github.com/rounds-dev/rounds/pkg/httpserver"
 	"github.com/rounds-dev/rounds/pkg/messaging"
 	"github.com/rounds-dev/rounds/pkg/natsserver"
 	"github.com/rounds-dev/rounds/services/diagnose"
@@ -49,9 +52,14 @@ type Config struct {
 	ReportsDir string
 	// Codebase is the target project's source, read-only.
 	Codebase string
-	// Health is where /healthz and /readyz are served; an empty Listen
-	// serves none.
+	// HTTP is the process's one listener: /healthz, /readyz, /metrics
+	// and, where ingest runs, the HTTP API. An empty Listen serves none.
+	HTTP httpserver.Config
+	// Health bounds the readiness checks of /readyz.
 	Health health.Config
+	// API configures the HTTP API; Run fills in its Listen, Publisher and
+	// Registerer.
+	API httpapi.Config
 
 	Streams  messaging.StreamsConfig
 	Ingest   ingest.Config
@@ -67,7 +75,9 @@ func DefaultConfig() Config {
 		DataDir:        filepath.Join(".rounds", "data"),
 		ReportsDir:     filepath.Join(".rounds", "reports"),
 		Codebase:       ".",
+		HTTP:           httpserver.DefaultConfig(),
 		Health:         health.DefaultConfig(),
+		API:            httpapi.DefaultConfig(),
 		Streams:        messaging.DefaultStreamsConfig(),
 		Ingest:         ingest.DefaultConfig(),
 		Diagnose:       diagnose.DefaultConfig(),
@@ -103,9 +113,9 @@ type Hooks struct {
 type Running struct {
 	NATSURL string
 	Ingest  *ingest.Service // nil when not part of the target
-	// HealthAddr is where /healthz and /readyz are served; empty when
-	// they are not.
-	HealthAddr string
+	// HTTPAddr is where /healthz, /readyz, /metrics and the API are
+	// served; empty when they are not.
+	HTTPAddr string
 }
 
 // Run runs target until ctx ends or one service fails, which stops the
@@ -116,6 +126,10 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 	case TargetAll, TargetIngest, TargetDiagnose, TargetReport:
 	default:
 		return fmt.Errorf("unknown target %q: want all, ingest, diagnose or report", target)
+	}
+	if cfg.API.NoAuth && !httpserver.IsLoopback(cfg.HTTP.Listen) {
+		// Refused whatever the target, before anything starts.
+		return fmt.Errorf("--http-no-auth with --http-listen %q: %w", cfg.HTTP.Listen, httpapi.ErrNoAuthNotLoopback)
 	}
 	url := cfg.NATSURL
 	if url == "" {
@@ -138,6 +152,10 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 
 	var runners []runner
 	running := Running{NATSURL: url}
+	// Each service adds its readiness check; the HTTP listener adds NATS
+	// and the streams.
+	var checks health.Checks
+	m := metrics.New(log)
 	if target == TargetAll || target == TargetIngest {
 		svc, err := ingest.New(cfg.Ingest, conns.dialer(ingest.Name, dial), log)
 		if err != nil {
@@ -145,13 +163,20 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 		}
 		running.Ingest = svc
 		runners = append(runners, svc)
+		checks.Add(ingest.Name, svc.Ready)
+		m.WatchIngest(svc)
 	}
 	if target == TargetAll || target == TargetDiagnose {
-		svc, err := diagnose.New(cfg.Diagnose, conns.dialer(diagnose.Name, dial), log)
+		dcfg := cfg.Diagnose
+		if dcfg.Observe == nil {
+			dcfg.Observe = m.ObserveDiagnosis
+		}
+		svc, err := diagnose.New(dcfg, conns.dialer(diagnose.Name, dial), log)
 		if err != nil {
 			return err
 		}
 		runners = append(runners, svc)
+		checks.Add(diagnose.Name, svc.Ready)
 	}
 	if target == TargetAll || target == TargetReport {
 		cfg.Report.Stdout = out
@@ -160,19 +185,34 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 			return err
 		}
 		runners = append(runners, svc)
+		checks.Add(report.Name, svc.Ready)
+		m.WatchSinks(func() map[string]metrics.SinkCounts {
+			out := map[string]metrics.SinkCounts{}
+			for name, st := range svc.Stats().Sinks {
+				out[name] = metrics.SinkCounts{Delivered: st.Delivered, Failed: st.Failed, Dropped: st.Dropped}
+			}
+			return out
+		})
 		abs, _ := filepath.Abs(cfg.ReportsDir)
 		fmt.Fprintf(out, "Reports are written under %s\n", abs)
 	}
-	var hs *health.Server
-	if cfg.Health.Listen != "" {
-		var checks health.Checks
-		checks.Add("nats", conns.check)
-		var err error
-		if hs, err = health.Listen(cfg.Health, &checks); err != nil {
+	var hs *httpserver.Server
+	if cfg.HTTP.Listen != "" {
+		ops := &opsConn{dial: conns.dialer("http", dial), log: log.With("component", "http")}
+		handler, err := httpHandler(cfg, m, &checks, conns, ops, running.Ingest, log)
+		if err != nil {
 			return err
 		}
-		running.HealthAddr = hs.Addr().String()
-		fmt.Fprintf(out, "Health checks at http://%s%s and %s\n", running.HealthAddr, health.PathLive, health.PathReady)
+		if hs, err = httpserver.Listen(cfg.HTTP, handler); err != nil {
+			return err
+		}
+		runners = append(runners, ops)
+		running.HTTPAddr = hs.Addr().String()
+		fmt.Fprintf(out, "HTTP at http://%s: %s, %s, %s", running.HTTPAddr, health.PathLive, health.PathReady, metrics.Path)
+		if running.Ingest != nil {
+			fmt.Fprintf(out, " and the API under /v1/")
+		}
+		fmt.Fprintln(out)
 	}
 	if hooks.Started != nil {
 		hooks.Started(running)

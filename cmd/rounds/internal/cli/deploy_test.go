@@ -17,7 +17,7 @@ import (
 )
 
 // The commands the images and the compose file rely on: healthcheck for
-// HEALTHCHECK, --health-listen on the services, signatures export for the
+// HEALTHCHECK, --http-listen on the services, signatures export for the
 // deploy test's counts.
 
 func TestHealthcheck(t *testing.T) {
@@ -51,10 +51,10 @@ func TestHealthcheck(t *testing.T) {
 		{name: "nothing listening fails", args: []string{"--url", "http://" + closed + "/readyz", "--timeout", "2s"}, wantCode: 1, wantStderr: "connection refused"},
 		{
 			name:       "without --url it asks /readyz on loopback where the process listens on every address",
-			env:        map[string]string{"ROUNDS_HEALTH_LISTEN": "0.0.0.0:" + readyPort},
+			env:        map[string]string{"ROUNDS_HTTP_LISTEN": "0.0.0.0:" + readyPort},
 			wantStdout: "ok: http://127.0.0.1:" + readyPort + "/readyz",
 		},
-		{name: "a listen address without a port is a usage error", args: []string{"--health-listen", "localhost"}, wantCode: 2, wantStderr: "--health-listen"},
+		{name: "a listen address without a port is a usage error", args: []string{"--http-listen", "localhost"}, wantCode: 2, wantStderr: "--http-listen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,11 +75,11 @@ func TestRunServesHealthOnceItsServicesAreConnected(t *testing.T) {
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, Env{Args: []string{"run", "--nats-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
+		done <- Main(ctx, Env{Args: []string{"run", "--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
 			"--data-dir", filepath.Join(dir, "data"), "--reports-dir", filepath.Join(dir, "reports"), "--log-format", "json"},
 			Stdout: &out, Stderr: &errOut, Lookup: func(string) (string, bool) { return "", false }})
 	}()
-	addr := regexp.MustCompile(`Health checks at http://([0-9.:]+)/healthz`)
+	addr := regexp.MustCompile(`HTTP at http://([0-9.:]+): /healthz`)
 	deadline := time.Now().Add(20 * time.Second)
 	for !addr.MatchString(out.String()) {
 		if time.Now().After(deadline) {

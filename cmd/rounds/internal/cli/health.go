@@ -14,9 +14,9 @@ import (
 func healthcheck(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "healthcheck", "healthcheck [--url URL]\n\n"+
 		"Exits 0 when the Rounds process at --url answers 200, 1 otherwise. Without\n"+
-		"--url it probes /readyz where --health-listen says the process serves it.")
-	url := fs.String("url", "", "what to probe (default: http://<--health-listen>/readyz, on 127.0.0.1 when it listens on every address)")
-	listen := fs.String("health-listen", "127.0.0.1:8080", "where the process serves /healthz and /readyz (host:port)")
+		"--url it probes /readyz where --http-listen says the process serves it.")
+	url := fs.String("url", "", "what to probe (default: http://<--http-listen>/readyz, on 127.0.0.1 when it listens on every address)")
+	listen := fs.String("http-listen", "127.0.0.1:8080", "where the process serves /healthz and /readyz (host:port)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
 	operands, err := parse(fs, env, args)
 	if err != nil {
@@ -28,7 +28,7 @@ func healthcheck(ctx context.Context, env Env, args []string) error {
 	target := *url
 	if target == "" {
 		if target, err = readyURL(*listen); err != nil {
-			return usageError("--health-listen: %v", err)
+			return usageError("--http-listen: %v", err)
 		}
 	}
 	if err := health.Probe(ctx, target, *timeout); err != nil {

@@ -54,4 +54,5 @@ func secrets(env Env, cfg *app.Config) {
 		cfg.Report.GitHubToken, _ = env.Lookup("GITHUB_TOKEN")
 	}
 	cfg.Report.WebhookSecret, _ = env.Lookup("ROUNDS_WEBHOOK_SECRET")
+	cfg.API.Token, _ = env.Lookup("ROUNDS_API_TOKEN")
 }

@@ -27,7 +27,7 @@ func startRounds(t *testing.T) (string, jetstream.JetStream) {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.ReportsDir = filepath.Join(dir, "reports")
 	cfg.Codebase = ""
-	cfg.Health.Listen = ""
+	cfg.HTTP.Listen = ""
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	started := make(chan struct{})
