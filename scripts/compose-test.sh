@@ -298,6 +298,9 @@ cp .env.rounds.template "$proj/.env.rounds"
 # seconds rather than a blink, so that it can be killed in the middle of it;
 # and a check that .env.rounds reaches the services.
 echo ROUNDS_INGEST_BATCH_SIZE=10 >>"$proj/.env.rounds"
+# The HTTP API's bearer token (step 1 posts a report with it).
+API_TOKEN=compose-test-$$-$RANDOM
+echo "ROUNDS_API_TOKEN=$API_TOKEN" >>"$proj/.env.rounds"
 cp -r deployments "$proj/deployments"
 printf 'package cart\n\nfunc Add(a, b int) int { return a + b }\n' >"$proj/src/cart/cart.go"
 # The report service writes as UID 1000.
@@ -310,6 +313,8 @@ ROUNDS_NATS_PORT_2=$(free_port)
 ROUNDS_NATS_MONITOR_PORT_2=$(free_port)
 ROUNDS_NATS_PORT_3=$(free_port)
 ROUNDS_NATS_MONITOR_PORT_3=$(free_port)
+export ROUNDS_HTTP_PORT
+ROUNDS_HTTP_PORT=$(free_port)
 URL=nats://127.0.0.1:$ROUNDS_NATS_PORT
 MON=$ROUNDS_NATS_MONITOR_PORT
 SERVICES=(nats ingest diagnose report)
@@ -362,6 +367,20 @@ if [[ $steps == *" up "* || $steps == *" kills "* || $steps == *" update "* ]]; 
 		fail "no report for the JUnit file published from the host"
 		dc logs --tail=30 report diagnose
 	fi
+	# The same JUnit file again, over ingest's HTTP API from the host, as a
+	# CI system that cannot speak NATS would: refused without the token,
+	# published with it (recurrences of the same signatures: no new report).
+	api="http://127.0.0.1:$ROUNDS_HTTP_PORT/v1/reports?project=shop&run_id=ct-http"
+	unauth=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @pkg/testreport/testdata/surefire.xml "$api" || true)
+	answer=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $API_TOKEN" --data-binary @pkg/testreport/testdata/surefire.xml "$api" || true)
+	code=$(tail -n 1 <<<"$answer")
+	posted=$(head -n -1 <<<"$answer" | jq -r '.failures // empty' 2>/dev/null || true)
+	if [ "$unauth" = 401 ] && [ "$code" = 200 ] && [ "$posted" = "$junit_failures" ]; then
+		pass "the JUnit file POSTed to ingest's HTTP API: 401 without the token, 200 with it ($posted failures)"
+	else
+		fail "HTTP API: $unauth without the token (want 401), $code with it (want 200), $posted failures (want $junit_failures): $(head -c 300 <<<"$answer")"
+	fi
+	wait_until 60 "the services to settle" settled "$MON" || true
 	SHOP_SIGS=$(report_files shop)
 fi
 
