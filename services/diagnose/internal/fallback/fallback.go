@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rounds-dev/rounds/pkg/backoff"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/budget"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/heuristic"
@@ -168,7 +169,7 @@ func (d *Diagnoser) Diagnose(ctx context.Context, in heuristic.Input) (contract.
 		}
 		delay := max(d.backoff(attempt), wait)
 		log.Info("diagnoser failed: retrying", "error", reason, "attempt", attempt, "delay", delay)
-		if err := sleep(ctx, delay); err != nil {
+		if err := backoff.Sleep(ctx, delay); err != nil {
 			return contract.Diagnosis{}, fmt.Errorf("diagnose signature %s: %w", in.Signature.ID, err)
 		}
 	}
@@ -239,17 +240,3 @@ func (d *Diagnoser) fallback(ctx context.Context, in heuristic.Input, reason str
 // describe is an error as a single scrubbed line, for a fallback reason
 // that ends up in reports.
 func describe(err error) string { return prompt.Quote(err.Error(), maxReasonBytes) }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

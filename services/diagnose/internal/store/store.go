@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/rounds-dev/rounds/pkg/badgerdb"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/diagnose/internal/triage"
 )
@@ -68,7 +69,7 @@ func (s *Store) Latest(project, sigID string) (*contract.DiagnosisCompleted, err
 	var d *contract.DiagnosisCompleted
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		d, err = get[contract.DiagnosisCompleted](txn, diagnosisKey(project, sigID))
+		d, err = badgerdb.GetJSON[contract.DiagnosisCompleted](txn, diagnosisKey(project, sigID))
 		return err
 	})
 	if err != nil {
@@ -81,7 +82,7 @@ func (s *Store) Latest(project, sigID string) (*contract.DiagnosisCompleted, err
 func (s *Store) Occurrences(project, sigID string) ([]contract.Failure, error) {
 	var occ []contract.Failure
 	err := s.db.View(func(txn *badger.Txn) error {
-		p, err := get[[]contract.Failure](txn, occurrencesKey(project, sigID))
+		p, err := badgerdb.GetJSON[[]contract.Failure](txn, occurrencesKey(project, sigID))
 		if p != nil {
 			occ = *p
 		}
@@ -134,7 +135,7 @@ func (s *Store) Enqueue(ev *contract.SignatureChanged, occurrences []contract.Fa
 		if err := put(txn, seenKey(project, sigID), seen); err != nil {
 			return err
 		}
-		old, err := get[triage.Pending](txn, pendingKey(project, sigID))
+		old, err := badgerdb.GetJSON[triage.Pending](txn, pendingKey(project, sigID))
 		if err != nil {
 			return err
 		}
@@ -183,7 +184,7 @@ func (s *Store) Claim(project, sigID string) (*triage.Pending, error) {
 	var claimed *triage.Pending
 	err := s.update(func(txn *badger.Txn) error {
 		claimed = nil
-		p, err := get[triage.Pending](txn, pendingKey(project, sigID))
+		p, err := badgerdb.GetJSON[triage.Pending](txn, pendingKey(project, sigID))
 		if err != nil || p == nil || p.InFlight {
 			return err
 		}
@@ -249,7 +250,7 @@ func (s *Store) Release(claimed *triage.Pending, attempts int, notBefore time.Ti
 // the record waits again after retry has adjusted it.
 func land(txn *badger.Txn, claimed *triage.Pending, completed bool, retry func(*triage.Pending)) error {
 	key := pendingKey(claimed.Project, claimed.SignatureID)
-	p, err := get[triage.Pending](txn, key)
+	p, err := badgerdb.GetJSON[triage.Pending](txn, key)
 	if err != nil || p == nil {
 		return err // dropped meanwhile (muted, resolved)
 	}
@@ -281,7 +282,7 @@ func (s *Store) Recover() (int, error) {
 			continue
 		}
 		err := s.update(func(txn *badger.Txn) error {
-			cur, err := get[triage.Pending](txn, pendingKey(p.Project, p.SignatureID))
+			cur, err := badgerdb.GetJSON[triage.Pending](txn, pendingKey(p.Project, p.SignatureID))
 			if err != nil || cur == nil || !cur.InFlight {
 				return err
 			}
@@ -339,22 +340,6 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 		}
 	}
 	return err
-}
-
-// get decodes the JSON value at key; nil when there is none.
-func get[T any](txn *badger.Txn, key []byte) (*T, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return v, nil
 }
 
 // put stores v as JSON at key.

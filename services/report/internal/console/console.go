@@ -26,21 +26,7 @@ func New(w io.Writer) *Sink { return &Sink{w: w} }
 func (s *Sink) Name() string { return sink.Stdout }
 
 // Wants reports and lifecycle changes, not every new or recurring signature.
-func (s *Sink) Wants(d *sink.Delivery) bool {
-	return d.Kind == sink.KindReport || lifecycle(d.Change)
-}
-
-// lifecycle reports whether a signature event is worth telling a person.
-func lifecycle(c *contract.SignatureChanged) bool {
-	if c == nil {
-		return false
-	}
-	switch c.Change {
-	case contract.ChangeRegressed, contract.ChangeFlaky, contract.ChangeStatus:
-		return true
-	}
-	return false
-}
+func (s *Sink) Wants(d *sink.Delivery) bool { return d.TellsAPerson() }
 
 // Deliver prints d as one block ending in a blank line.
 func (s *Sink) Deliver(_ context.Context, d *sink.Delivery) error {

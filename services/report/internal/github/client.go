@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rounds-dev/rounds/pkg/backoff"
 	"github.com/rounds-dev/rounds/services/report/internal/sink"
 )
 
@@ -86,23 +87,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = backoff.Sleep
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &Client{cfg: cfg, base: base}, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Issue is the part of GitHub's issue the sink reads.

@@ -39,19 +39,7 @@ func NewSink(client *Client, issues Issues) *Sink { return &Sink{client: client,
 func (s *Sink) Name() string { return sink.GitHub }
 
 // Wants reports and lifecycle changes (regressed, flaky, status).
-func (s *Sink) Wants(d *sink.Delivery) bool {
-	if d.Kind == sink.KindReport {
-		return true
-	}
-	if d.Change == nil {
-		return false
-	}
-	switch d.Change.Change {
-	case contract.ChangeRegressed, contract.ChangeFlaky, contract.ChangeStatus:
-		return true
-	}
-	return false
-}
+func (s *Sink) Wants(d *sink.Delivery) bool { return d.TellsAPerson() }
 
 // Deliver opens the signature's issue on its first report and comments on
 // later ones; a lifecycle change comments and opens, closes or labels the

@@ -54,6 +54,23 @@ type Delivery struct {
 	LastError   string    `json:"last_error,omitempty"`
 }
 
+// TellsAPerson reports whether d is worth telling a person: a report, or a
+// lifecycle change (regressed, became flaky, status changed), not every new
+// or recurring signature. The sinks that reach people want only these.
+func (d *Delivery) TellsAPerson() bool {
+	if d.Kind == KindReport {
+		return true
+	}
+	if d.Change == nil {
+		return false
+	}
+	switch d.Change.Change {
+	case contract.ChangeRegressed, contract.ChangeFlaky, contract.ChangeStatus:
+		return true
+	}
+	return false
+}
+
 // Sink takes deliveries. Deliver must be safe to call again with the same
 // delivery after it failed: the runner retries until it returns nil or an
 // error wrapping ErrPermanent.

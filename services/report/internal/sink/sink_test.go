@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/rounds-dev/rounds/pkg/contract"
 )
 
 func TestPageAddKeepsOneEntryPerEventAndCapsTheHistory(t *testing.T) {
@@ -28,5 +30,31 @@ func TestBackoffDoublesUpToFiveMinutes(t *testing.T) {
 	}
 	if got := Backoff(50); got != 5*time.Minute {
 		t.Errorf("Backoff(50) = %s, want 5m", got)
+	}
+}
+
+func TestTellsAPerson(t *testing.T) {
+	change := func(c contract.SignatureChange) *contract.SignatureChanged {
+		return &contract.SignatureChanged{Change: c}
+	}
+	tests := []struct {
+		name string
+		d    Delivery
+		want bool
+	}{
+		{"a report", Delivery{Kind: KindReport}, true},
+		{"a regression", Delivery{Kind: KindChange, Change: change(contract.ChangeRegressed)}, true},
+		{"became flaky", Delivery{Kind: KindChange, Change: change(contract.ChangeFlaky)}, true},
+		{"a status change", Delivery{Kind: KindChange, Change: change(contract.ChangeStatus)}, true},
+		{"a new signature", Delivery{Kind: KindChange, Change: change(contract.ChangeDetected)}, false},
+		{"a recurrence", Delivery{Kind: KindChange, Change: change(contract.ChangeRecurred)}, false},
+		{"a change without its event", Delivery{Kind: KindChange}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.d.TellsAPerson(); got != tt.want {
+				t.Fatalf("TellsAPerson = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

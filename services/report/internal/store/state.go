@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/rounds-dev/rounds/pkg/badgerdb"
 	"github.com/rounds-dev/rounds/services/report/internal/sink"
 )
 
@@ -52,7 +53,7 @@ func (s *Store) Page(sigID string) (*sink.Page, error) {
 	var p *sink.Page
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		p, err = getJSON[sink.Page](txn, pageKey(sigID))
+		p, err = badgerdb.GetJSON[sink.Page](txn, pageKey(sigID))
 		return err
 	})
 	if err != nil {
@@ -220,7 +221,7 @@ func (s *Store) Issue(sigID string) (*sink.Issue, error) {
 	var is *sink.Issue
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		is, err = getJSON[sink.Issue](txn, issueKey(sigID))
+		is, err = badgerdb.GetJSON[sink.Issue](txn, issueKey(sigID))
 		return err
 	})
 	if err != nil {
@@ -251,19 +252,4 @@ func (s *Store) update(fn func(*badger.Txn) error) error {
 		}
 	}
 	return err
-}
-
-func getJSON[T any](txn *badger.Txn, key []byte) (*T, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return v, nil
 }

@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/rounds-dev/rounds/pkg/contract"
+	"github.com/rounds-dev/rounds/pkg/backoff"
 	"github.com/rounds-dev/rounds/services/report/internal/sink"
 )
 
@@ -79,7 +79,7 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Backoff = func(n int) time.Duration { return time.Duration(n) * time.Second }
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = Sleep
+		cfg.Sleep = backoff.Sleep
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second}
@@ -87,35 +87,11 @@ func New(cfg Config) (*Sink, error) {
 	return &Sink{cfg: cfg}, nil
 }
 
-// Sleep waits d or until ctx ends.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Name is "webhook".
 func (s *Sink) Name() string { return sink.Webhook }
 
 // Wants reports and lifecycle changes (regressed, flaky, status).
-func (s *Sink) Wants(d *sink.Delivery) bool {
-	if d.Kind == sink.KindReport {
-		return true
-	}
-	if d.Change == nil {
-		return false
-	}
-	switch d.Change.Change {
-	case contract.ChangeRegressed, contract.ChangeFlaky, contract.ChangeStatus:
-		return true
-	}
-	return false
-}
+func (s *Sink) Wants(d *sink.Delivery) bool { return d.TellsAPerson() }
 
 // Deliver posts d's event, retrying network errors, 429 and 5xx answers
 // up to Attempts times; another 4xx is permanent.
