@@ -274,7 +274,16 @@ report_counts() {
 	jq -rs --arg p "$2" '[.[] | select(.signature.project == $p) | .signature.id] | "\(length) \(unique | length) \([group_by(.)[] | length] | max // 0)"' "$1"
 }
 
-report_files() { find "$proj/.rounds/reports" -name "*_$1_*.md" -type f | wc -l; }
+# report_files PROJECT: how many signature pages report wrote for PROJECT
+# (one per signature, <reports>/<project>/<type>_<id>.md).
+report_files() { find "$proj/.rounds/reports/$1" -name '*.md' -type f 2>/dev/null | wc -l; }
+# diagnosis_sums FILE: "page checksum" of each page's diagnosis section (the
+# pages are rewritten as their signatures change; their diagnoses are not).
+diagnosis_sums() {
+	(cd "$proj/.rounds/reports" && find . -mindepth 2 -type f -name '*.md' | sort | while read -r f; do
+		printf '%s %s\n' "$f" "$(awk '/^## /{p = /^## Diagnosis/} p' "$f" | md5sum | cut -d' ' -f1)"
+	done) >"$1"
+}
 
 # --- 0. build ----------------------------------------------------------------
 
@@ -474,7 +483,7 @@ fi
 # --- 3. rolling update -----------------------------------------------------------
 
 if [[ $steps == *" update "* ]]; then
-	(cd "$proj/.rounds/reports" && find . -type f -name '*.md' -exec md5sum {} + | sort) >"$tmp/reports-before.md5"
+	diagnosis_sums "$tmp/reports-before.sums"
 	t0=$SECONDS
 	if ! VERSION=$VERSION_NEXT ROUNDS_DOCKER_FLOATING=0 timeout 1800 scripts/docker-build.sh dist; then
 		fail "could not build version $VERSION_NEXT (above)"
@@ -511,14 +520,14 @@ if [[ $steps == *" update "* ]]; then
 	else
 		fail "after the update: $kept signatures lost, $total occurrences on $sigs signatures; want 0 lost, $want on $((SIGS + 1))"
 	fi
-	(cd "$proj/.rounds/reports" && find . -type f -name '*.md' -exec md5sum {} + | sort) >"$tmp/reports-after.md5"
-	missing=$(comm -23 "$tmp/reports-before.md5" "$tmp/reports-after.md5" | wc -l)
-	added=$(comm -13 "$tmp/reports-before.md5" "$tmp/reports-after.md5" | wc -l)
+	diagnosis_sums "$tmp/reports-after.sums"
+	missing=$(comm -23 "$tmp/reports-before.sums" "$tmp/reports-after.sums" | wc -l)
+	added=$(comm -13 "$tmp/reports-before.sums" "$tmp/reports-after.sums" | wc -l)
 	new_events=$(($(all_events) - before_events))
-	if [ "$missing" = 0 ] && [ "$added" = 1 ] && [ "$new_events" = 1 ]; then
-		pass "every report kept unchanged through the update; only the new signature reported ($added file, $new_events event)"
+	if [ "$missing" = 0 ] && [ "$added" = 1 ] && [ "$new_events" = 1 ] && [ -s "$proj/.rounds/reports/summary.md" ]; then
+		pass "every report page kept through the update with its diagnosis unchanged; only the new signature reported ($added page, $new_events event)"
 	else
-		fail "reports after the update: $missing changed or gone, $added new files, $new_events new events; want 0, 1, 1"
+		fail "reports after the update: $missing pages changed in their diagnosis or gone, $added new pages, $new_events new events, summary.md $([ -s "$proj/.rounds/reports/summary.md" ] && echo present || echo missing); want 0, 1, 1, present"
 	fi
 fi
 
