@@ -443,9 +443,12 @@ func (c *Consumer) process(items []*item, runs bool) error {
 			if rec, err = c.tracker.Record(u, &it.failure, it.grouping); err == nil {
 				// Numbered by the count it makes: stored with it, so the
 				// list and the count stay equal.
+				f := &it.failure
 				occurrences = append(occurrences, store.Occurrence{
 					Project: rec.Project, Signature: rec.ID, N: rec.Occurrences,
-					Occurrence: contract.OccurrenceOf(&it.failure),
+					Occurrence: contract.OccurrenceOf(f),
+					SignatureTest: f.Test != nil && rec.Test != nil &&
+						f.Test.Suite == rec.Test.Suite && f.Test.Name == rec.Test.Name,
 				})
 			}
 		}

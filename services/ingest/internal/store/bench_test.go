@@ -34,7 +34,7 @@ func BenchmarkCommit(b *testing.B) {
 					seq++
 					id := fmt.Sprintf("bench-%d-0123abcd", seq)
 					batch.Events = append(batch.Events, store.EventKey{Project: "bench", ID: id})
-					batch.Occurrences = append(batch.Occurrences, store.Occurrence{Project: "bench", Signature: recs[seq%200].ID, N: int64(seq), Occurrence: contract.Occurrence{EventID: id, RunID: "run-12", Commit: strings.Repeat("0", 40), Time: time.Now(), Test: &contract.OccurrenceTest{Suite: "pkg1/module2", Name: "TestCase12"}}})
+					batch.Occurrences = append(batch.Occurrences, store.Occurrence{Project: "bench", Signature: recs[seq%200].ID, N: int64(seq), Occurrence: contract.Occurrence{EventID: id, RunID: "run-12", Commit: strings.Repeat("0", 40), Time: time.Now(), Test: &contract.OccurrenceTest{Suite: "pkg1/module2", Name: "TestCase12"}}, SignatureTest: true})
 				}
 				if err := s.Commit(batch); err != nil {
 					b.Fatal(err)
