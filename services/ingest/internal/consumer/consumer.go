@@ -497,8 +497,8 @@ func (c *Consumer) reset(err error) error {
 	return err
 }
 
-// commit stores a unit with the event ids and occurrences it counts, then hands its events
-// and messages over to be published and settled.
+// commit stores a unit with the event ids and occurrences it counts, then
+// hands its events and messages over to be published and settled.
 func (c *Consumer) commit(u *signatures.Unit, events []store.EventKey, occurrences []store.Occurrence, items []*item) error {
 	b := store.Batch{Events: events, Records: u.Records, Occurrences: occurrences, Runs: u.Runs, Facts: u.Facts, Published: c.confirmed()}
 	storms, err := c.stage(&b, u)
