@@ -94,7 +94,7 @@ type Config struct {
 func DefaultConfig() Config {
 	p := signatures.DefaultPolicy()
 	return Config{
-		BatchSize:         500,
+		BatchSize:         2000,
 		EventTTL:          30 * 24 * time.Hour,
 		AckWait:           30 * time.Second,
 		Streams:           messaging.DefaultStreamsConfig(),

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,19 +31,21 @@ type Config struct {
 	Log *slog.Logger
 	// CPUProfile, when set, receives a CPU profile of the ingest phase.
 	CPUProfile string
+	// BatchSize is ingest's batch size; 0: its default.
+	BatchSize int
 }
 
 // Run measures and prints, ending with the line "ingest/raw ratio: 0.NN".
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
-	msgs, err := synthetic("bench", cfg.Failures, cfg.Bugs, 1)
+	w, err := synthetic("bench", cfg.Failures, cfg.Bugs, 1)
 	if err != nil {
 		return err
 	}
 	size := 0
-	for _, m := range msgs {
-		size += len(m)
+	for _, m := range w.msgs {
+		size += len(m.data)
 	}
-	fmt.Fprintf(out, "failures: %d (%.1f KB average, %d distinct bugs)\n", len(msgs), float64(size)/float64(len(msgs))/1024, cfg.Bugs)
+	fmt.Fprintf(out, "failures: %d and %d run reports (%.1f KB average, %d distinct bugs)\n", w.failures, w.runs, float64(size)/float64(len(w.msgs))/1024, cfg.Bugs)
 
 	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: filepath.Join(cfg.Dir, "nats")}, logging.Discard())
 	if err != nil {
@@ -52,12 +55,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 
 	// The raw rate is measured before and after ingest, and the better of
 	// the two is the baseline: on a shared machine this errs against
-	// ingest, never for it.
-	raw, err := measureRaw(ctx, srv.ClientURL(), msgs)
+	// ingest, never for it. Both sides publish, consume and ack the same
+	// messages, failures and run reports.
+	raw, err := measureRaw(ctx, srv.ClientURL(), w.msgs)
 	if err != nil {
 		return fmt.Errorf("raw jetstream: %w", err)
 	}
-	fmt.Fprintf(out, "raw JetStream publish+consume, before ingest: %.0f msg/s (%s)\n", rate(len(msgs), raw), raw.Round(time.Millisecond))
+	fmt.Fprintf(out, "raw JetStream publish+consume, before ingest: %.0f msg/s (%s)\n", rate(len(w.msgs), raw), raw.Round(time.Millisecond))
+	stopProfile := func() {}
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
 		if err != nil {
@@ -67,41 +72,55 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
-		defer pprof.StopCPUProfile()
+		stopProfile = pprof.StopCPUProfile
+		defer stopProfile()
 	}
-	ing, stats, err := measureIngest(ctx, srv.ClientURL(), cfg.Dir, msgs, cfg.Log)
+	ing, stats, err := measureIngest(ctx, srv.ClientURL(), cfg.Dir, w, cfg.BatchSize, cfg.Log)
+	stopProfile()
+	stopProfile = func() {}
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	fmt.Fprintf(out, "ingest committed %d batches, %.0f failures each on average\n", stats.Batches, float64(stats.Applied)/float64(max(stats.Batches, 1)))
-	fmt.Fprintf(out, "ingest, published to signature committed: %.0f failures/s (%s)\n", rate(len(msgs), ing), ing.Round(time.Millisecond))
-	rawAfter, err := measureRaw(ctx, srv.ClientURL(), msgs)
+	fmt.Fprintf(out, "ingest committed %d batches of failures and run reports, %.0f messages each on average\n", stats.Batches, float64(stats.Applied+stats.Runs)/float64(max(stats.Batches, 1)))
+	fmt.Fprintf(out, "ingest, published to signature committed: %.0f failures/s, %.0f msg/s (%s)\n", rate(w.failures, ing), rate(len(w.msgs), ing), ing.Round(time.Millisecond))
+	rawAfter, err := measureRaw(ctx, srv.ClientURL(), w.msgs)
 	if err != nil {
 		return fmt.Errorf("raw jetstream: %w", err)
 	}
-	fmt.Fprintf(out, "raw JetStream publish+consume, after ingest: %.0f msg/s (%s)\n", rate(len(msgs), rawAfter), rawAfter.Round(time.Millisecond))
+	fmt.Fprintf(out, "raw JetStream publish+consume, after ingest: %.0f msg/s (%s)\n", rate(len(w.msgs), rawAfter), rawAfter.Round(time.Millisecond))
 	raw = min(raw, rawAfter)
-	fmt.Fprintf(out, "ingest/raw ratio: %.2f\n", rate(len(msgs), ing)/rate(len(msgs), raw))
+	fmt.Fprintf(out, "ingest/raw ratio: %.2f\n", rate(len(w.msgs), ing)/rate(len(w.msgs), raw))
 	return nil
 }
 
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
 
-// publishAll publishes every message to subject as fast as JetStream takes
-// them, each with its Nats-Msg-Id, and waits for every ack. A message whose
-// publication failed (an ack timeout on a loaded machine) is published
-// again under the same id, which JetStream de-duplicates.
-func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msgs [][]byte) error {
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	for i, data := range msgs {
-		m := nats.NewMsg(subject)
-		m.Data = data
-		m.Header.Set(contract.HeaderMsgID, fmt.Sprintf("m-%d", i))
-		f, err := js.PublishMsgAsync(m)
-		if err != nil {
-			return fmt.Errorf("publish: %w", err)
+// publishAll publishes every message as fast as JetStream takes them, each
+// with its Nats-Msg-Id, to the subject subject gives it, and waits for
+// every ack. A message whose publication failed (an ack timeout on a
+// loaded machine) is published again under the same id, which JetStream
+// de-duplicates; so is one refused because too many were in flight.
+func publishAll(ctx context.Context, js jetstream.JetStream, msgs []pubMsg, subject func(pubMsg) string) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, msg := range msgs {
+		m := nats.NewMsg(subject(msg))
+		m.Data = msg.data
+		m.Header.Set(contract.HeaderMsgID, msg.id)
+		for {
+			f, err := js.PublishMsgAsync(m)
+			if err == nil {
+				futures = append(futures, f)
+				break
+			}
+			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				return fmt.Errorf("publish: %w", err)
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		futures[i] = f
 	}
 	select {
 	case <-js.PublishAsyncComplete():
@@ -129,7 +148,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msg
 
 // measureRaw publishes the messages to a stream configured like the
 // failures stream while a plain pull consumer reads and acks them.
-func measureRaw(ctx context.Context, url string, msgs [][]byte) (time.Duration, error) {
+func measureRaw(ctx context.Context, url string, msgs []pubMsg) (time.Duration, error) {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return 0, err
@@ -171,21 +190,40 @@ func measureRaw(ctx context.Context, url string, msgs [][]byte) (time.Duration, 
 
 	start := time.Now()
 	pubErr := make(chan error, 1)
-	go func() { pubErr <- publishAll(ctx, js, "bench.raw", msgs) }()
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		if err := publishAll(ctx, js, msgs, func(pubMsg) string { return "bench.raw" }); err != nil {
+			pubErr <- err
+			it.Stop() // what was not published never comes
+		}
+	}()
 	for n := 0; n < len(msgs); n++ {
 		m, err := it.Next()
 		if err != nil {
-			return 0, err
+			<-published
+			select {
+			case perr := <-pubErr:
+				return 0, perr
+			default:
+				return 0, err
+			}
 		}
 		_ = m.Ack()
 	}
 	elapsed := time.Since(start)
-	return elapsed, <-pubErr
+	<-published
+	select {
+	case err := <-pubErr:
+		return 0, err
+	default:
+		return elapsed, nil
+	}
 }
 
 // measureIngest runs every service in this process against the server and
 // publishes the messages as failures, until ingest has committed them all.
-func measureIngest(ctx context.Context, url, dir string, msgs [][]byte, log *slog.Logger) (time.Duration, ingest.Stats, error) {
+func measureIngest(ctx context.Context, url, dir string, w workload, batchSize int, log *slog.Logger) (time.Duration, ingest.Stats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cfg := app.DefaultConfig()
@@ -193,6 +231,9 @@ func measureIngest(ctx context.Context, url, dir string, msgs [][]byte, log *slo
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.ReportsDir = filepath.Join(dir, "reports")
 	cfg.Codebase = ""
+	if batchSize > 0 {
+		cfg.Ingest.BatchSize = batchSize
+	}
 	started := make(chan app.Running, 1)
 	appErr := make(chan error, 1)
 	go func() {
@@ -227,21 +268,36 @@ func measureIngest(ctx context.Context, url, dir string, msgs [][]byte, log *slo
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	subject, _ := contract.FailureSubject("bench")
+	failures, _ := contract.FailureSubject("bench")
+	runs, _ := contract.RunSubject("bench")
+	subject := func(m pubMsg) string {
+		if m.run {
+			return runs
+		}
+		return failures
+	}
 	start := time.Now()
 	pubErr := make(chan error, 1)
-	go func() { pubErr <- publishAll(ctx, js, subject, msgs) }()
+	go func() { pubErr <- publishAll(ctx, js, w.msgs, subject) }()
+	publishing := pubErr // nil once publishing is done
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
+	done := func(st ingest.Stats) int64 { return st.Applied + st.Runs }
+	want := int64(w.failures + w.runs)
 	last, lastChange := int64(0), time.Now()
-	for applied := int64(0); applied < int64(len(msgs)); applied = running.Ingest.Stats().Applied {
-		if applied != last {
-			last, lastChange = applied, time.Now()
+	for n := int64(0); n < want; n = done(running.Ingest.Stats()) {
+		if n != last {
+			last, lastChange = n, time.Now()
 		} else if time.Since(lastChange) > time.Minute {
-			return 0, ingest.Stats{}, fmt.Errorf("ingest stalled at %d of %d failures for a minute: %+v", applied, len(msgs), running.Ingest.Stats())
+			return 0, ingest.Stats{}, fmt.Errorf("ingest stalled at %d of %d messages for a minute: %+v", n, want, running.Ingest.Stats())
 		}
 		select {
 		case <-tick.C:
+		case err := <-publishing:
+			if err != nil {
+				return 0, ingest.Stats{}, err
+			}
+			publishing = nil
 		case err := <-appErr:
 			return 0, ingest.Stats{}, fmt.Errorf("services stopped: %v", err)
 		case <-ctx.Done():
@@ -250,8 +306,10 @@ func measureIngest(ctx context.Context, url, dir string, msgs [][]byte, log *slo
 	}
 	elapsed := time.Since(start)
 	stats := running.Ingest.Stats()
-	if err := <-pubErr; err != nil {
-		return 0, ingest.Stats{}, err
+	if publishing != nil {
+		if err := <-publishing; err != nil {
+			return 0, ingest.Stats{}, err
+		}
 	}
 	cancel()
 	if err := <-appErr; err != nil {

@@ -14,14 +14,36 @@ import (
 	"github.com/rounds-dev/rounds/pkg/contract"
 )
 
+// runSize is how many failures each synthetic CI run has.
+const runSize = 500
+
+// pubMsg is one message to publish: a failure, or a run report when run
+// is set. id is its Nats-Msg-Id.
+type pubMsg struct {
+	id   string
+	data []byte
+	run  bool
+}
+
+// workload is what both sides of the benchmark publish and consume.
+type workload struct {
+	msgs           []pubMsg
+	failures, runs int
+}
+
 // synthetic builds n realistic failures spread over bugs distinct bugs:
 // messages with run-specific values, 20-30 frame stacks in the styles of Go,
-// Python, JVM and Node, around 2 KB each.
-func synthetic(project string, n, bugs int, seed uint64) ([][]byte, error) {
+// Python, JVM and Node, around 2 KB each. Every runSize failures make a CI
+// run, whose report follows its last failure, as a CI job publishes them:
+// it counts four times as many tests as failed (no storm) and lists 50 of
+// the passes, so that ingest judges each run at once rather than holding
+// its signature events for the storm wait.
+func synthetic(project string, n, bugs int, seed uint64) (workload, error) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	out := make([][]byte, n)
-	for i := range out {
+	w := workload{msgs: make([]pubMsg, 0, n+n/runSize+1)}
+	failed := map[contract.TestRef]struct{}{}
+	for i := 0; i < n; i++ {
 		bug := rng.IntN(bugs)
 		f := contract.Failure{
 			Schema:  contract.SchemaFailure,
@@ -39,13 +61,51 @@ func synthetic(project string, n, bugs int, seed uint64) ([][]byte, error) {
 				Message: message(rng, bug),
 				Stack:   stack(rng, bug),
 			},
-			Run: contract.RunInfo{ID: fmt.Sprintf("run-%d", i/500), Commit: fmt.Sprintf("%040x", i/2000), Branch: "main", Attempt: 1},
+			Run: contract.RunInfo{ID: fmt.Sprintf("run-%d", i/runSize), Commit: fmt.Sprintf("%040x", i/2000), Branch: "main", Attempt: 1},
 		}
 		data, err := json.Marshal(f)
 		if err != nil {
-			return nil, fmt.Errorf("encode synthetic failure: %w", err)
+			return workload{}, fmt.Errorf("encode synthetic failure: %w", err)
 		}
-		out[i] = data
+		w.msgs = append(w.msgs, pubMsg{id: f.ID, data: data})
+		w.failures++
+		failed[contract.TestRef{Suite: f.Test.Suite, Name: f.Test.Name}] = struct{}{}
+		if (i+1)%runSize == 0 || i == n-1 {
+			reports, err := runReport(project, f.Run, f.Time, len(failed))
+			if err != nil {
+				return workload{}, err
+			}
+			w.msgs = append(w.msgs, reports...)
+			w.runs += len(reports)
+			clear(failed)
+		}
+	}
+	return w, nil
+}
+
+// runReport is the report of a run in which failed tests failed, encoded
+// as pkg/client's PublishRun sends it.
+func runReport(project string, run contract.RunInfo, at time.Time, failed int) ([]pubMsg, error) {
+	passed := make([]contract.TestRef, 50)
+	for i := range passed {
+		passed[i] = contract.TestRef{Suite: "pkg/ok", Name: fmt.Sprintf("TestOk%d", i)}
+	}
+	r := contract.RunReported{
+		Schema: contract.SchemaRun, ID: "report-" + run.ID, Project: project, Time: at,
+		Run: run, Source: "report.xml", Framework: "junit",
+		Passed: contract.GroupTests(passed), Total: 4 * failed, Failed: failed,
+	}
+	chunks, err := r.Chunks(contract.RunChunkBytes)
+	if err != nil {
+		return nil, fmt.Errorf("cut synthetic run report: %w", err)
+	}
+	out := make([]pubMsg, len(chunks))
+	for i := range chunks {
+		data, err := json.Marshal(&chunks[i])
+		if err != nil {
+			return nil, fmt.Errorf("encode synthetic run report: %w", err)
+		}
+		out[i] = pubMsg{id: chunks[i].ID, data: data, run: true}
 	}
 	return out, nil
 }

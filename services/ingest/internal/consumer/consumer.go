@@ -214,7 +214,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	go c.pump(fs.it, fs.msgs, c.prepareFailure, max(2, runtime.GOMAXPROCS(0)))
 	go c.pump(rs.it, rs.msgs, prepareRun, 1)
 
-	c.committed = make(chan committedBatch, 1)
+	// A few batches may wait for their events to be confirmed: the loop
+	// goes on committing meanwhile.
+	c.committed = make(chan committedBatch, 4)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -441,9 +443,12 @@ func (c *Consumer) process(items []*item, runs bool) error {
 			if rec, err = c.tracker.Record(u, &it.failure, it.grouping); err == nil {
 				// Numbered by the count it makes: stored with it, so the
 				// list and the count stay equal.
+				f := &it.failure
 				occurrences = append(occurrences, store.Occurrence{
 					Project: rec.Project, Signature: rec.ID, N: rec.Occurrences,
-					Occurrence: contract.OccurrenceOf(&it.failure),
+					Occurrence: contract.OccurrenceOf(f),
+					SignatureTest: f.Test != nil && rec.Test != nil &&
+						f.Test.Suite == rec.Test.Suite && f.Test.Name == rec.Test.Name,
 				})
 			}
 		}
@@ -451,9 +456,10 @@ func (c *Consumer) process(items []*item, runs bool) error {
 			return c.reset(err)
 		}
 	}
-	if runs {
+	if runs && len(u.Facts) > maxBatchFacts {
 		// A run report can list more passes than one transaction holds;
-		// writing them again on a replay changes nothing.
+		// writing them again on a replay changes nothing. Fewer go with
+		// the batch: one synced write rather than two.
 		if err := c.store.WriteFacts(u.Facts); err != nil {
 			return c.reset(err)
 		}
@@ -491,8 +497,8 @@ func (c *Consumer) reset(err error) error {
 	return err
 }
 
-// commit stores a unit with the event ids and occurrences it counts, then hands its events
-// and messages over to be published and settled.
+// commit stores a unit with the event ids and occurrences it counts, then
+// hands its events and messages over to be published and settled.
 func (c *Consumer) commit(u *signatures.Unit, events []store.EventKey, occurrences []store.Occurrence, items []*item) error {
 	b := store.Batch{Events: events, Records: u.Records, Occurrences: occurrences, Runs: u.Runs, Facts: u.Facts, Published: c.confirmed()}
 	storms, err := c.stage(&b, u)
@@ -515,17 +521,53 @@ func (c *Consumer) commit(u *signatures.Unit, events []store.EventKey, occurrenc
 	return nil
 }
 
+// Bounds on what a batch takes along rather than writing it in
+// transactions of its own: passes of a run report, and events released
+// from where they were held (bytes). Each saves a synced write; together
+// they stay far below what a transaction holds (15% of a memtable).
+const (
+	maxBatchFacts    = 2000
+	maxBatchReleased = 256 << 10
+)
+
 // stage puts a unit's events in the batch: in the outbox, or held for their
-// run. The events held for the runs it releases go to the outbox first, in
-// transactions of their own: a storm can hold thousands. It returns how
-// many events it flagged as a storm's.
+// run. The events held for the runs it releases go to the outbox first:
+// with the batch, moved in its transaction, when they are few; otherwise
+// in transactions of their own, since a storm can hold thousands. It
+// returns how many events it flagged as a storm's.
 func (c *Consumer) stage(b *store.Batch, u *signatures.Unit) (storms int64, err error) {
 	released := make(map[signatures.RunKey]bool, len(u.Releases))
+	budget := maxBatchReleased
 	for _, rel := range u.Releases {
 		released[rel.Run] = rel.Storm
 		var edit func([]byte) ([]byte, error)
 		if rel.Storm {
 			edit = markStorm
+		}
+		held, err := c.store.Held(rel.Run)
+		if err != nil {
+			return storms, err
+		}
+		size := 0
+		for _, h := range held {
+			size += len(h.Entry.Data)
+		}
+		if size <= budget {
+			budget -= size
+			for _, h := range held {
+				e := h.Entry
+				if edit != nil {
+					if e.Data, err = edit(e.Data); err != nil {
+						return storms, err
+					}
+				}
+				b.Outbox = append(b.Outbox, e)
+				b.Unheld = append(b.Unheld, h)
+			}
+			if rel.Storm {
+				storms += int64(len(held))
+			}
+			continue
 		}
 		entries, err := c.store.ReleaseHeld(rel.Run, edit)
 		c.released = append(c.released, entries...)

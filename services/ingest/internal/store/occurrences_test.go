@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,10 @@ func TestOccurrencesAreStoredWithTheirCountAndReadBackInOrder(t *testing.T) {
 		{EventID: "f-2", Time: at.Add(time.Second), Test: &contract.OccurrenceTest{Name: "TestAdd"}},
 		{EventID: "f-3", RunID: "run-2", Time: at.Add(-time.Hour)},
 		{EventID: "", Time: time.Unix(0, 0).UTC()},
+		// Commits that are stored as bytes, and one that only looks so.
+		{EventID: "f-5", Commit: strings.Repeat("0123456789", 4), Time: at, Test: &contract.OccurrenceTest{Suite: "cart", Name: "TestAdd"}},
+		{EventID: "f-6", Commit: strings.Repeat("abcdef0123456789", 4), Time: at},
+		{EventID: "f-7", Commit: strings.Repeat("ABCDEF0123", 4), Time: at, Test: &contract.OccurrenceTest{Suite: "cart", Name: "TestRemove"}},
 	}
 	// Two signatures of one project, one of another whose name is the
 	// first's with more: neither lists the other's occurrences.
@@ -29,7 +34,11 @@ func TestOccurrencesAreStoredWithTheirCountAndReadBackInOrder(t *testing.T) {
 	}
 	b.Occurrences = append(b.Occurrences,
 		store.Occurrence{Project: "shop", Signature: "bbbb", N: 1, Occurrence: occ[3]},
-		store.Occurrence{Project: "shop2", Signature: "aaaa", N: 1, Occurrence: occ[0]})
+		store.Occurrence{Project: "shop2", Signature: "aaaa", N: 1, Occurrence: occ[0], SignatureTest: true},
+		// Of the signature's own test: read back from the signature.
+		store.Occurrence{Project: "shop2", Signature: "aaaa", N: 2, Occurrence: occ[4], SignatureTest: true},
+		store.Occurrence{Project: "shop2", Signature: "aaaa", N: 3, Occurrence: occ[5]},
+		store.Occurrence{Project: "shop2", Signature: "aaaa", N: 4, Occurrence: occ[6]})
 	if err := s.Commit(b); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +59,7 @@ func TestOccurrencesAreStoredWithTheirCountAndReadBackInOrder(t *testing.T) {
 	}{
 		{"a signature lists its occurrences by their number, not by time", "shop", "aaaa", []contract.Occurrence{occ[2], occ[1], occ[0]}, true},
 		{"an occurrence with no run, test or id reads back as it was", "shop", "bbbb", []contract.Occurrence{occ[3]}, true},
-		{"another project's signature of the same id lists its own", "shop2", "aaaa", []contract.Occurrence{occ[0]}, true},
+		{"another project's signature of the same id lists its own, commits and tests as they were", "shop2", "aaaa", []contract.Occurrence{occ[0], occ[4], occ[5], occ[6]}, true},
 		{"an unknown signature is not found", "shop", "cccc", nil, false},
 		{"a project that is a prefix of another does not see the other's", "sho", "aaaa", nil, false},
 	}
@@ -70,7 +79,7 @@ func TestOccurrencesAreStoredWithTheirCountAndReadBackInOrder(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"shop/aaaa/f-3", "shop/aaaa/f-2", "shop/aaaa/f-1", "shop/bbbb/", "shop2/aaaa/f-1"}; !reflect.DeepEqual(all, want) {
+	if want := []string{"shop/aaaa/f-3", "shop/aaaa/f-2", "shop/aaaa/f-1", "shop/bbbb/", "shop2/aaaa/f-1", "shop2/aaaa/f-5", "shop2/aaaa/f-6", "shop2/aaaa/f-7"}; !reflect.DeepEqual(all, want) {
 		t.Errorf("all occurrences: %v, want %v", all, want)
 	}
 
