@@ -33,6 +33,10 @@ type Config struct {
 	CPUProfile string
 	// BatchSize is ingest's batch size; 0: its default.
 	BatchSize int
+	// AllServices runs diagnose and report beside ingest while it is
+	// measured, as `rounds run` does; by default ingest runs alone, so the
+	// figure is ingest's and not what the other two take of the CPU.
+	AllServices bool
 }
 
 // Run measures and prints, ending with the line "ingest/raw ratio: 0.NN".
@@ -75,14 +79,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		stopProfile = pprof.StopCPUProfile
 		defer stopProfile()
 	}
-	ing, stats, err := measureIngest(ctx, srv.ClientURL(), cfg.Dir, w, cfg.BatchSize, cfg.Log)
+	target := app.TargetIngest
+	if cfg.AllServices {
+		target = app.TargetAll
+	}
+	ing, stats, err := measureIngest(ctx, srv.ClientURL(), cfg.Dir, target, w, cfg.BatchSize, cfg.Log)
 	stopProfile()
 	stopProfile = func() {}
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	fmt.Fprintf(out, "ingest committed %d batches of failures and run reports, %.0f messages each on average\n", stats.Batches, float64(stats.Applied+stats.Runs)/float64(max(stats.Batches, 1)))
-	fmt.Fprintf(out, "ingest, published to signature committed: %.0f failures/s, %.0f msg/s (%s)\n", rate(w.failures, ing), rate(len(w.msgs), ing), ing.Round(time.Millisecond))
+	fmt.Fprintf(out, "ingest (services running: %s), published to signature committed: %.0f failures/s, %.0f msg/s (%s)\n", target, rate(w.failures, ing), rate(len(w.msgs), ing), ing.Round(time.Millisecond))
 	rawAfter, err := measureRaw(ctx, srv.ClientURL(), w.msgs)
 	if err != nil {
 		return fmt.Errorf("raw jetstream: %w", err)
@@ -221,9 +229,10 @@ func measureRaw(ctx context.Context, url string, msgs []pubMsg) (time.Duration, 
 	}
 }
 
-// measureIngest runs every service in this process against the server and
-// publishes the messages as failures, until ingest has committed them all.
-func measureIngest(ctx context.Context, url, dir string, w workload, batchSize int, log *slog.Logger) (time.Duration, ingest.Stats, error) {
+// measureIngest runs target (ingest, or every service) in this process
+// against the server and publishes the messages, until ingest has
+// committed them all.
+func measureIngest(ctx context.Context, url, dir, target string, w workload, batchSize int, log *slog.Logger) (time.Duration, ingest.Stats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cfg := app.DefaultConfig()
@@ -237,7 +246,7 @@ func measureIngest(ctx context.Context, url, dir string, w workload, batchSize i
 	started := make(chan app.Running, 1)
 	appErr := make(chan error, 1)
 	go func() {
-		appErr <- app.Run(ctx, app.TargetAll, cfg, log, io.Discard, app.Hooks{Started: func(r app.Running) { started <- r }})
+		appErr <- app.Run(ctx, target, cfg, log, io.Discard, app.Hooks{Started: func(r app.Running) { started <- r }})
 	}()
 	var running app.Running
 	select {

@@ -8,11 +8,14 @@ import (
 )
 
 func runBench(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "bench", "bench [--failures N] [--bugs N]\n\n"+
-		"Publishes N synthetic failures through a plain JetStream consumer and then\n"+
-		"through ingest, diagnose and report in this process, on an embedded server,\n"+
-		"and prints both rates; the last line is \"ingest/raw ratio: 0.NN\".")
+	fs := newFlagSet(env, "bench", "bench [--failures N] [--bugs N] [--all-services]\n\n"+
+		"Publishes N synthetic failures (with run reports) through a plain JetStream\n"+
+		"consumer and then through ingest in this process (with diagnose and report\n"+
+		"too with --all-services), on an embedded server, and prints both rates; the\n"+
+		"last line is \"ingest/raw ratio: 0.NN\".")
 	cfg := bench.Config{}
+	fs.BoolVar(&cfg.AllServices, "all-services", false, "run diagnose and report beside ingest while it is measured, as `rounds run` does")
+	fs.IntVar(&cfg.BatchSize, "batch-size", 0, "ingest's largest batch (0: its default)")
 	fs.IntVar(&cfg.Failures, "failures", 100000, "how many failures to publish")
 	fs.IntVar(&cfg.Bugs, "bugs", 200, "how many distinct bugs they come from")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the ingest phase to this file")
