@@ -325,8 +325,22 @@ func printDetail(w io.Writer, d *contract.SignatureDetail) {
 		}
 		row("Resolved", how)
 	}
-	row("Fingerprint", d.Fingerprint)
+	if d.FingerprintVersion > 0 {
+		row("Fingerprint", fmt.Sprintf("%s (algorithm v%d)", d.Fingerprint, d.FingerprintVersion))
+	} else {
+		row("Fingerprint", d.Fingerprint)
+	}
 	tw.Flush()
+	// Why occurrences group here: every value the fingerprint was made of,
+	// a grouping rule's among them.
+	if len(d.Components) > 0 {
+		fmt.Fprintln(w, "\nGrouped by:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, c := range d.Components {
+			fmt.Fprintf(tw, "  %s\t%s\n", c.Name, oneLine(c.Value))
+		}
+		tw.Flush()
+	}
 	if len(d.Audit) == 0 {
 		return
 	}
