@@ -358,6 +358,9 @@ func stackLines(text string) string {
 		} else {
 			rest = ""
 		}
+		if goTestStatusLine(line) {
+			continue
+		}
 		t := template(line, true)
 		if !meaningful(t) {
 			continue
@@ -369,6 +372,31 @@ func stackLines(text string) string {
 		b.WriteString(t)
 	}
 	return b.String()
+}
+
+// goTestStatusLines start the lines with which go test -v frames a test's
+// output ("=== RUN   TestX", "--- FAIL: TestX (0.00s)") or ends a package.
+// JUnit writers keep them in some failures' text (gotestsum does, and
+// go-junit-report does not): they name the test, already a component, and
+// say nothing of the failure, so they would only split one bug by the tool
+// that wrote the report.
+var goTestStatusLines = []string{
+	"=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ",
+	"--- FAIL: ", "--- PASS: ", "--- SKIP: ", "FAIL\t", "ok  \t",
+}
+
+// goTestStatusLine reports whether line is one of go test's status lines.
+func goTestStatusLine(line string) bool {
+	line = strings.TrimLeft(line, " \t")
+	if line == "FAIL" || line == "PASS" {
+		return true
+	}
+	for _, p := range goTestStatusLines {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // meaningful reports whether a templated line has a word left in it.

@@ -421,6 +421,18 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines, "outerA") }),
 			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines, "outerB") }),
 		},
+		{
+			// gotestsum keeps go test's status lines in a failure's text,
+			// go-junit-report does not.
+			name: "a Go test's JUnit failure with and without go test's status lines groups together",
+			a:    goJUnitFailure("TestTotal", ""),
+			b:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n=== PAUSE TestTotal\n=== CONT  TestTotal\n--- FAIL: TestTotal (0.00s)\nFAIL\nFAIL\texample.com/shop/cart\t0.012s\n"),
+		},
+		{
+			name: "a Go test's JUnit output groups by its lines between go test's status lines",
+			a:    goJUnitFailure("TestTotal", "cart_test.go:31: cart of 2 items\n    cart_test.go:34: Total() = 92, want 762\n"),
+			b:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n    cart_test.go:31: cart of 3 items\n    cart_test.go:34: Total() = 1712, want 5034\n--- FAIL: TestTotal (0.00s)\n"),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,11 +455,26 @@ func manyUnknownLines(n int, last string) string {
 	return b.String()
 }
 
+// goJUnitFailure is a Go test's failure as JUnit writers for Go report it:
+// "Failed" and the test's output.
+func goJUnitFailure(name, output string) *contract.Failure {
+	return &contract.Failure{
+		Kind:  contract.KindTest,
+		Test:  &contract.TestIdentity{Framework: "junit", Suite: "example.com/shop/cart", Name: name},
+		Error: contract.ErrorInfo{Type: "failure", Message: "Failed", Stack: output},
+	}
+}
+
 func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 	tests := []struct {
 		name string
 		a, b *contract.Failure
 	}{
+		{
+			name: "go test's status lines do not hide what differs between them",
+			a:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n    cart_test.go:34: Total() = 92, want 762\n--- FAIL: TestTotal (0.00s)\n"),
+			b:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n    panic: runtime error: index out of range [3] with length 3\n--- FAIL: TestTotal (0.00s)\n"),
+		},
 		{
 			name: "different tests do not group",
 			a:    checkoutFailure(firstOccurrence()),
