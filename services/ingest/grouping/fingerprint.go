@@ -19,7 +19,10 @@ import (
 // Version 1 hashed the stack text line by line, masked like a message.
 // Version 2 hashes the in-app frames' module and function, parsed from the
 // stack text of Go, Python, JVM, JavaScript and .NET.
-const Version = 2
+// Version 3 leaves the test out when the failure broke in the code under
+// test rather than in test code, and leaves go test's status lines out of
+// stack text.
+const Version = 3
 
 const (
 	// maxAppFrames bounds the frames that take part in grouping: the
@@ -127,8 +130,9 @@ func Fingerprint(f *contract.Failure) Result {
 
 // Fingerprint groups f by, in order:
 //
-//   - test: the test's suite and name, for a test failure; or service: the
-//     service's name, for a runtime error;
+//   - test: the test's suite and name, for a test failure, unless it broke
+//     in the code under test (see below); or service: the service's name,
+//     for a runtime error;
 //   - type: the error type, when there is one;
 //   - message: the message template (see Template);
 //   - frames: the module and function of the innermost in-app frames, one
@@ -137,6 +141,14 @@ func Fingerprint(f *contract.Failure) Result {
 //     else from the message when it holds the stack;
 //   - stack: when the stack text could not be parsed, its first lines
 //     masked like a message.
+//
+// A test failure whose innermost in-app frame is outside test code (not in
+// a file such as cart_test.go, test_cart.py, cart.test.js or CartTest.java)
+// broke in the code under test: the same crash from several tests, from
+// the cases of one parameterised test or from a fixture they share, is one
+// bug, so the test is left out. The frames still hold the test functions
+// that are on the stack. An assertion in test code, or a failure without
+// in-app frames, keeps its test.
 //
 // Then the first of the Config's rules that matches f may replace these
 // components or add to them, and adds a "rule" component naming itself.
@@ -147,10 +159,13 @@ func (fp *Fingerprinter) Fingerprint(f *contract.Failure) Result {
 	tmpl := Template(f.Error.Message)
 	comps := make([]contract.Component, 0, 5)
 	var test string
+	frames, inCode := fp.frames(f)
 	switch {
 	case f.Test != nil:
 		test = testName(f.Test)
-		comps = append(comps, contract.Component{Name: "test", Value: test})
+		if !inCode {
+			comps = append(comps, contract.Component{Name: "test", Value: test})
+		}
 	case f.Service != nil:
 		comps = append(comps, contract.Component{Name: "service", Value: f.Service.Name})
 	}
@@ -158,7 +173,7 @@ func (fp *Fingerprinter) Fingerprint(f *contract.Failure) Result {
 		comps = append(comps, contract.Component{Name: "type", Value: f.Error.Type})
 	}
 	comps = append(comps, contract.Component{Name: "message", Value: tmpl})
-	switch frames := fp.frames(f); {
+	switch {
 	case frames != "":
 		comps = append(comps, contract.Component{Name: "frames", Value: frames})
 	case f.Error.Stack != "" && len(f.Error.Frames) == 0:
@@ -173,7 +188,7 @@ func (fp *Fingerprinter) Fingerprint(f *contract.Failure) Result {
 		Title:       title(f, test, tmpl),
 	}
 	if len(fp.rules) > 0 {
-		fp.applyRules(f, &res)
+		fp.applyRules(f, &res, test)
 	}
 	return res
 }
@@ -209,12 +224,14 @@ func testName(t *contract.TestIdentity) string {
 }
 
 // frames returns the frames component: "module.function" of each chosen
-// frame, one per line.
-func (fp *Fingerprinter) frames(f *contract.Failure) string {
+// frame, one per line; inCode reports whether the innermost chosen frame
+// is in-app and outside test code.
+func (fp *Fingerprinter) frames(f *contract.Failure) (component string, inCode bool) {
 	var keys [maxAppFrames]frameKey
 	var n int
+	var inApp bool
 	if len(f.Error.Frames) > 0 {
-		n = fp.chooseSent(f.Error.Frames, &keys)
+		n, inApp = fp.chooseSent(f.Error.Frames, &keys)
 	} else {
 		text := f.Error.Stack
 		if text == "" {
@@ -222,7 +239,7 @@ func (fp *Fingerprinter) frames(f *contract.Failure) string {
 		}
 		buf := fp.frameBufs.Get().(*[]stack.Frame)
 		frames := fp.parser.ParseInnermostInto(*buf, text, maxAppFrames)
-		n = chooseParsed(frames, &keys)
+		n, inApp = chooseParsed(frames, &keys)
 		if cap(frames) <= 4*maxAppFrames {
 			// Keep the room, drop the strings.
 			clear(frames)
@@ -242,7 +259,7 @@ func (fp *Fingerprinter) frames(f *contract.Failure) string {
 		}
 		k.writeTo(&b)
 	}
-	return b.String()
+	return b.String(), inApp && n > 0 && !keys[0].inTestCode()
 }
 
 // frameKey is what of a frame goes into a fingerprint.
@@ -277,9 +294,9 @@ func (k frameKey) writeTo(b *strings.Builder) {
 }
 
 // chooseSent picks frames the publisher sent, innermost first: those marked
-// in-app, or classified so when unmarked.
-func (fp *Fingerprinter) chooseSent(frames []contract.Frame, keys *[maxAppFrames]frameKey) int {
-	n := 0
+// in-app, or classified so when unmarked; inApp is false when none is and
+// the innermost frames stand in.
+func (fp *Fingerprinter) chooseSent(frames []contract.Frame, keys *[maxAppFrames]frameKey) (n int, inApp bool) {
 	for _, fr := range frames {
 		k := frameKey{fr.Module, fr.Function, fr.File}
 		if k.empty() {
@@ -292,12 +309,12 @@ func (fp *Fingerprinter) chooseSent(frames []contract.Frame, keys *[maxAppFrames
 		if inApp {
 			keys[n] = k
 			if n++; n == maxAppFrames {
-				return n
+				return n, true
 			}
 		}
 	}
 	if n > 0 {
-		return n
+		return n, true
 	}
 	for _, fr := range frames {
 		if k := (frameKey{fr.Module, fr.Function, fr.File}); !k.empty() {
@@ -307,23 +324,22 @@ func (fp *Fingerprinter) chooseSent(frames []contract.Frame, keys *[maxAppFrames
 			}
 		}
 	}
-	return n
+	return n, false
 }
 
 // chooseParsed picks parsed frames, innermost first: those in-app, or the
-// innermost ones when none is.
-func chooseParsed(frames []stack.Frame, keys *[maxAppFrames]frameKey) int {
-	n := 0
+// innermost ones when none is (inApp false).
+func chooseParsed(frames []stack.Frame, keys *[maxAppFrames]frameKey) (n int, inApp bool) {
 	for _, fr := range frames {
 		if k := (frameKey{fr.Module, fr.Function, fr.File}); fr.InApp && !k.empty() {
 			keys[n] = k
 			if n++; n == maxAppFrames {
-				return n
+				return n, true
 			}
 		}
 	}
 	if n > 0 {
-		return n
+		return n, true
 	}
 	for _, fr := range frames {
 		if k := (frameKey{fr.Module, fr.Function, fr.File}); !k.empty() {
@@ -333,7 +349,58 @@ func chooseParsed(frames []stack.Frame, keys *[maxAppFrames]frameKey) int {
 			}
 		}
 	}
-	return n
+	return n, false
+}
+
+// testDirs are directories that hold test code by convention.
+var testDirs = []string{"test", "tests", "__tests__", "spec", "specs", "testdata"}
+
+// inTestCode reports whether a frame is in test code by the conventions of
+// Go (cart_test.go), Python (test_cart.py, cart_test.py, conftest.py, a
+// test_ module), JavaScript and TypeScript (cart.test.js, cart.spec.ts, a
+// __tests__ or test directory), JVM and .NET (CartTest.java, CartTests.cs,
+// a class named so).
+func (k frameKey) inTestCode() bool {
+	if k.file != "" {
+		path := strings.ReplaceAll(k.file, "\\", "/")
+		base := baseName(path)
+		stem, ext, _ := strings.Cut(base, ".")
+		switch {
+		case strings.HasSuffix(base, "_test.go"),
+			strings.HasSuffix(base, ".py") && (strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py") || base == "conftest.py"),
+			strings.Contains("."+ext, ".test.") || strings.Contains("."+ext, ".spec."),
+			isTestClass(stem):
+			return true
+		}
+		dirs := strings.Split(path, "/")
+		for _, d := range dirs[:len(dirs)-1] {
+			for _, t := range testDirs {
+				if d == t {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	// Known by module and function only: the last part of a Python module,
+	// a JVM or .NET class.
+	last := k.module
+	if i := strings.LastIndexAny(last, "./"); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.HasPrefix(last, "test_") || last == "conftest" || isTestClass(last) ||
+		strings.HasPrefix(k.function, "Test") && strings.HasSuffix(k.module, "_test")
+}
+
+// isTestClass reports whether a JVM or .NET class (or file stem) is named
+// as a test: CartTest, CartTests, CartIT.
+func isTestClass(name string) bool {
+	for _, suf := range []string{"Test", "Tests", "IT"} {
+		if rest, ok := strings.CutSuffix(name, suf); ok && rest != "" && rest[len(rest)-1] >= 'a' && rest[len(rest)-1] <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 func baseName(path string) string {
@@ -358,6 +425,9 @@ func stackLines(text string) string {
 		} else {
 			rest = ""
 		}
+		if goTestStatusLine(line) {
+			continue
+		}
 		t := template(line, true)
 		if !meaningful(t) {
 			continue
@@ -369,6 +439,31 @@ func stackLines(text string) string {
 		b.WriteString(t)
 	}
 	return b.String()
+}
+
+// goTestStatusLines start the lines with which go test -v frames a test's
+// output ("=== RUN   TestX", "--- FAIL: TestX (0.00s)") or ends a package.
+// JUnit writers keep them in some failures' text (gotestsum does, and
+// go-junit-report does not): they name the test, already a component, and
+// say nothing of the failure, so they would only split one bug by the tool
+// that wrote the report.
+var goTestStatusLines = []string{
+	"=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ",
+	"--- FAIL: ", "--- PASS: ", "--- SKIP: ", "FAIL\t", "ok  \t",
+}
+
+// goTestStatusLine reports whether line is one of go test's status lines.
+func goTestStatusLine(line string) bool {
+	line = strings.TrimLeft(line, " \t")
+	if line == "FAIL" || line == "PASS" {
+		return true
+	}
+	for _, p := range goTestStatusLines {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // meaningful reports whether a templated line has a word left in it.

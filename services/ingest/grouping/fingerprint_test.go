@@ -421,6 +421,32 @@ func TestFingerprintGroupsOccurrencesOfTheSameBug(t *testing.T) {
 			a:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines, "outerA") }),
 			b:    changed(framesFailure(), func(f *contract.Failure) { f.Error.Stack = manyUnknownLines(maxStackLines, "outerB") }),
 		},
+		{
+			// gotestsum keeps go test's status lines in a failure's text,
+			// go-junit-report does not.
+			name: "a Go test's JUnit failure with and without go test's status lines groups together",
+			a:    goJUnitFailure("TestTotal", ""),
+			b:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n=== PAUSE TestTotal\n=== CONT  TestTotal\n--- FAIL: TestTotal (0.00s)\nFAIL\nFAIL\texample.com/shop/cart\t0.012s\n"),
+		},
+		{
+			name: "the cases of a parameterised test that broke in the code under test group together",
+			a: pythonFailure("test_total[0]", "ValueError", "invalid literal for int() with base 10: '3806.00'",
+				pyFrame("tests/test_cart.py", 17, "test_total"), pyFrame("shop.py", 9, "total")),
+			b: pythonFailure("test_total[75]", "ValueError", "invalid literal for int() with base 10: '212.00'",
+				pyFrame("tests/test_cart.py", 17, "test_total"), pyFrame("shop.py", 9, "total")),
+		},
+		{
+			name: "tests whose shared fixture broke in the code under test group together",
+			a: pythonFailure("test_pay_with_card", "ConnectionRefusedError", "[Errno 111] Connection refused: http://pay-2.example.com",
+				pyFrame("tests/conftest.py", 9, "gateway"), pyFrame("shop.py", 22, "__init__")),
+			b: pythonFailure("test_refund", "ConnectionRefusedError", "[Errno 111] Connection refused: http://pay-7.example.com",
+				pyFrame("tests/conftest.py", 9, "gateway"), pyFrame("shop.py", 22, "__init__")),
+		},
+		{
+			name: "a Go test's JUnit output groups by its lines between go test's status lines",
+			a:    goJUnitFailure("TestTotal", "cart_test.go:31: cart of 2 items\n    cart_test.go:34: Total() = 92, want 762\n"),
+			b:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n    cart_test.go:31: cart of 3 items\n    cart_test.go:34: Total() = 1712, want 5034\n--- FAIL: TestTotal (0.00s)\n"),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,20 +469,80 @@ func manyUnknownLines(n int, last string) string {
 	return b.String()
 }
 
+// nodeRefused is Node's stack of a refused connection: no frame of the
+// project's.
+const nodeRefused = "Error: connect ECONNREFUSED 127.0.0.1:44960\n" +
+	"    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)\n"
+
+// pyFrame is one frame of a Python traceback.
+func pyFrame(file string, line int, function string) string {
+	return fmt.Sprintf("  File \"/home/runner/work/shop/%s\", line %d, in %s\n    x = 1\n", file, line, function)
+}
+
+// pythonFailure is a pytest failure with a Python traceback of frames,
+// outermost first.
+func pythonFailure(name, typ, message string, frames ...string) *contract.Failure {
+	return &contract.Failure{
+		Kind: contract.KindTest,
+		Test: &contract.TestIdentity{Framework: "junit", Suite: "tests.test_cart", Name: name},
+		Error: contract.ErrorInfo{Type: typ, Message: message,
+			Stack: "Traceback (most recent call last):\n" + strings.Join(frames, "") + typ + ": " + message + "\n"},
+	}
+}
+
+// goJUnitFailure is a Go test's failure as JUnit writers for Go report it:
+// "Failed" and the test's output.
+func goJUnitFailure(name, output string) *contract.Failure {
+	return &contract.Failure{
+		Kind:  contract.KindTest,
+		Test:  &contract.TestIdentity{Framework: "junit", Suite: "example.com/shop/cart", Name: name},
+		Error: contract.ErrorInfo{Type: "failure", Message: "Failed", Stack: output},
+	}
+}
+
 func TestFingerprintSplitsDifferentBugs(t *testing.T) {
 	tests := []struct {
 		name string
 		a, b *contract.Failure
 	}{
 		{
-			name: "different tests do not group",
+			name: "go test's status lines do not hide what differs between them",
+			a:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n    cart_test.go:34: Total() = 92, want 762\n--- FAIL: TestTotal (0.00s)\n"),
+			b:    goJUnitFailure("TestTotal", "=== RUN   TestTotal\n    panic: runtime error: index out of range [3] with length 3\n--- FAIL: TestTotal (0.00s)\n"),
+		},
+		{
+			name: "different tests that broke in the same code do not group by the tests on their stacks",
 			a:    checkoutFailure(firstOccurrence()),
-			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Test.Name = "TestRefund" }),
+			b: changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) {
+				f.Test.Name = "TestRefund"
+				f.Error.Stack = strings.ReplaceAll(f.Error.Stack, "cart.TestCheckout", "cart.TestRefund")
+			}),
+		},
+		{
+			name: "different tests failing their own assertions do not group",
+			a:    goJUnitFailure("TestTotal", "    cart_test.go:34: Total() = 92, want 762\n"),
+			b:    goJUnitFailure("TestAdd", "    cart_test.go:34: Total() = 92, want 762\n"),
 		},
 		{
 			name: "the same test name in different suites does not group",
-			a:    checkoutFailure(firstOccurrence()),
-			b:    changed(checkoutFailure(firstOccurrence()), func(f *contract.Failure) { f.Test.Suite = "github.com/acme/shop/billing" }),
+			a:    goJUnitFailure("TestTotal", "    cart_test.go:34: Total() = 92, want 762\n"),
+			b: changed(goJUnitFailure("TestTotal", "    cart_test.go:34: Total() = 92, want 762\n"), func(f *contract.Failure) {
+				f.Test.Suite = "example.com/shop/billing"
+			}),
+		},
+		{
+			name: "the cases of a parameterised test failing its assertion do not group",
+			a:    pythonFailure("test_total[0]", "AssertionError", "assert 3 == 4", pyFrame("tests/test_cart.py", 17, "test_total")),
+			b:    pythonFailure("test_total[10]", "AssertionError", "assert 3 == 4", pyFrame("tests/test_cart.py", 17, "test_total")),
+		},
+		{
+			name: "tests whose failure has no in-app frame do not group",
+			a: changed(goJUnitFailure("pays by card", ""), func(f *contract.Failure) {
+				f.Error = contract.ErrorInfo{Type: "Error", Message: "connect ECONNREFUSED 127.0.0.1:44960", Stack: nodeRefused}
+			}),
+			b: changed(goJUnitFailure("sends the receipt", ""), func(f *contract.Failure) {
+				f.Error = contract.ErrorInfo{Type: "Error", Message: "connect ECONNREFUSED 127.0.0.1:44961", Stack: nodeRefused}
+			}),
 		},
 		{
 			name: "different services do not group",
@@ -601,7 +687,7 @@ func TestFingerprintResult(t *testing.T) {
 		want Result // Fingerprint is only checked to be hex SHA-256
 	}{
 		{
-			name: "a test failure with frames names the test, type, template and in-app frames",
+			name: "a test failure that broke in the code under test names the type, template and in-app frames, not the test",
 			f: &contract.Failure{
 				Kind: contract.KindTest,
 				Test: &contract.TestIdentity{Suite: "cart", Name: "TestAdd"},
@@ -613,7 +699,6 @@ func TestFingerprintResult(t *testing.T) {
 			},
 			want: Result{
 				Components: []contract.Component{
-					{Name: "test", Value: "cart.TestAdd"},
 					{Name: "type", Value: "AssertionError"},
 					{Name: "message", Value: "expected <*>, got <*>"},
 					{Name: "frames", Value: "shop/cart.Add\nshop/cart.TestAdd"},
@@ -691,7 +776,6 @@ func TestFingerprintResult(t *testing.T) {
 			},
 			want: Result{
 				Components: []contract.Component{
-					{Name: "test", Value: "com.acme.shop.CheckoutServiceTest.checksOut"},
 					{Name: "type", Value: "java.lang.IllegalStateException"},
 					{Name: "message", Value: "checkout failed"},
 					{Name: "frames", Value: "com.acme.shop.Db.open\ncom.acme.shop.CheckoutService$$Lambda.accept\n" +
@@ -807,6 +891,7 @@ func TestFingerprintResult(t *testing.T) {
 var pinnedFingerprints = map[int]string{
 	1: "4de9262b88fe3600a982c8c187b6e9565f2c6bb949b62066dcfb309467719106",
 	2: "7de41e68d438e4fd73bc83b437a4af65b8034ddf9433655812da5b5dc534c2ef",
+	3: "27c1fcba37c0c3d85315c54ee1d29e37e4cdccd4acce061d713167c954f318c6",
 }
 
 func TestFingerprintOfAKnownFailureIsPinnedToItsVersion(t *testing.T) {
@@ -973,5 +1058,44 @@ func BenchmarkFingerprint(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Fingerprint(f)
+	}
+}
+
+func TestFrameInTestCode(t *testing.T) {
+	tests := []struct {
+		name string
+		k    frameKey
+		want bool
+	}{
+		{"a Go test file", frameKey{file: "/src/cart/cart_test.go"}, true},
+		{"a Go file", frameKey{file: "/src/cart/cart.go"}, false},
+		{"a pytest module", frameKey{file: "tests/test_cart.py"}, true},
+		{"a Python module named _test", frameKey{file: "shop/cart_test.py"}, true},
+		{"pytest's conftest", frameKey{file: "conftest.py"}, true},
+		{"a Python module", frameKey{file: "/app/shop.py"}, false},
+		{"a Python module called contest", frameKey{file: "/app/contest.py"}, false},
+		{"a JavaScript test file", frameKey{file: "/w/src/cart.test.js"}, true},
+		{"a TypeScript spec file", frameKey{file: "src/cart.spec.ts"}, true},
+		{"a file under __tests__", frameKey{file: "src/__tests__/cart.js"}, true},
+		{"a file under test/", frameKey{file: "/w/test/helpers.js"}, true},
+		{"a JavaScript file", frameKey{file: "/w/src/cart.js"}, false},
+		{"a JavaScript file called latest", frameKey{file: "/w/src/latest.js"}, false},
+		{"a Windows path under tests", frameKey{file: `C:\w\tests\helpers.cs`}, true},
+		{"a Java test class's file", frameKey{file: "CartTest.java"}, true},
+		{"a .NET tests class's file", frameKey{file: "CartTests.cs"}, true},
+		{"a Java class's file", frameKey{file: "Cart.java"}, false},
+		{"a Java file called Contest", frameKey{file: "Contest.java"}, false},
+		{"a JVM test class without a file", frameKey{module: "com.acme.CartTest", function: "adds"}, true},
+		{"a JVM class without a file", frameKey{module: "com.acme.Cart", function: "add"}, false},
+		{"a Python test module without a file", frameKey{module: "tests.test_cart", function: "test_add"}, true},
+		{"a Go external test package without a file", frameKey{module: "example.com/cart_test", function: "TestAdd"}, true},
+		{"a Go package without a file", frameKey{module: "example.com/cart", function: "Add"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.k.inTestCode(); got != tt.want {
+				t.Errorf("inTestCode(%+v) = %v, want %v", tt.k, got, tt.want)
+			}
+		})
 	}
 }

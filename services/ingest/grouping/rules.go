@@ -459,19 +459,21 @@ func compileRules(rules []Rule) (grouping []compiledRule, inApp, notInApp []stri
 }
 
 // applyRules applies the first rule that matches f to res.
-func (fp *Fingerprinter) applyRules(f *contract.Failure, res *Result) {
+// test is the failure's test name, "" for a runtime error.
+func (fp *Fingerprinter) applyRules(f *contract.Failure, res *Result, test string) {
 	for i := range fp.rules {
 		r := &fp.rules[i]
-		if fp.matches(r, f, res) {
-			r.apply(f, res)
+		if fp.matches(r, f, res, test) {
+			r.apply(f, res, test)
 			return
 		}
 	}
 }
 
-func (fp *Fingerprinter) matches(r *compiledRule, f *contract.Failure, res *Result) bool {
+func (fp *Fingerprinter) matches(r *compiledRule, f *contract.Failure, res *Result, test string) bool {
 	if r.test != "" {
-		if f.Test == nil || len(res.Components) == 0 || res.Components[0].Name != "test" || !Glob(r.test, res.Components[0].Value) {
+		// The test, even when the default components leave it out.
+		if f.Test == nil || !Glob(r.test, test) {
 			return false
 		}
 	}
@@ -543,7 +545,22 @@ func frameMatches(pattern, module, function, file string) bool {
 	return file != "" && Glob(pattern, file)
 }
 
-func (r *compiledRule) apply(f *contract.Failure, res *Result) {
+// component returns the default component named name; the test of a test
+// failure even when the default components leave it out, as a rule that
+// names it wants it.
+func component(f *contract.Failure, res *Result, test, name string) (contract.Component, bool) {
+	for _, c := range res.Components {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	if name == "test" && f.Test != nil {
+		return contract.Component{Name: "test", Value: test}, true
+	}
+	return contract.Component{}, false
+}
+
+func (r *compiledRule) apply(f *contract.Failure, res *Result, test string) {
 	n := len(res.Components) + len(r.components) + 1
 	if r.fingerprint != nil {
 		n = len(r.fingerprint) + len(res.Components) + len(r.components) + 1
@@ -559,10 +576,8 @@ func (r *compiledRule) apply(f *contract.Failure, res *Result) {
 			case valueDefault:
 				comps = append(comps, res.Components...)
 			case valueComponent:
-				for _, c := range res.Components {
-					if c.Name == v.text {
-						comps = append(comps, c)
-					}
+				if c, ok := component(f, res, test, v.text); ok {
+					comps = append(comps, c)
 				}
 			case valueAttribute:
 				comps = append(comps, contract.Component{Name: "attributes." + v.text, Value: f.Attributes[v.text]})
@@ -576,10 +591,8 @@ func (r *compiledRule) apply(f *contract.Failure, res *Result) {
 		case valueAttribute:
 			comps = append(comps, contract.Component{Name: c.name, Value: f.Attributes[c.text]})
 		case valueComponent:
-			for _, d := range res.Components {
-				if d.Name == c.text {
-					comps = append(comps, contract.Component{Name: c.name, Value: d.Value})
-				}
+			if d, ok := component(f, res, test, c.text); ok {
+				comps = append(comps, contract.Component{Name: c.name, Value: d.Value})
 			}
 		case valueDefault:
 			comps = append(comps, res.Components...)

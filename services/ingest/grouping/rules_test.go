@@ -169,6 +169,11 @@ func TestRulesSetTheFingerprint(t *testing.T) {
 			want:  []contract.Component{{Name: "fingerprint", Value: "cart"}, rule("cart")},
 		},
 		{
+			name:  "{{ test }} names the test even when the default components leave it out (it broke in the code under test)",
+			rules: "rules:\n  - {name: t, match: {message: 'checkout order *'}, fingerprint: ['{{ test }}', '{{ message }}']}\n",
+			want:  []contract.Component{{Name: "test", Value: "github.com/acme/shop/cart.TestCheckout"}, component("message"), rule("t")},
+		},
+		{
 			name:  "a message glob must match the whole message",
 			rules: "rules:\n  - {name: m, match: {message: 'checkout order *refused*'}, fingerprint: [m]}\n",
 			want:  []contract.Component{{Name: "fingerprint", Value: "m"}, rule("m")},

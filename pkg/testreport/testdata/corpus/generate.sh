@@ -3,7 +3,9 @@
 # keeps what the runners wrote, several runs each with other random values and
 # other bugs switched on; then it writes manifest.json with what each file must
 # yield, counted independently of Rounds (Python's XML parser and JSON reader,
-# and which bugs each run switched on).
+# and which bugs each run switched on), and truth.json, the ground truth of
+# grouping: which bug broke each failing test of each file, and which bugs
+# are flaky (see BUGS below and docs/grouping-quality.md).
 #
 # Needs: go (and gcc for -race), node 20+, python3 with pytest
 # (apt-get install python3-pytest), mocha (apt-get install mocha). The Go
@@ -15,10 +17,14 @@ cd "$(dirname "$0")"
 here=$(pwd)
 export GOWORK=off GOFLAGS=-mod=mod PYTHONDONTWRITEBYTECODE=1
 manifest=$(mktemp)
-trap 'rm -f "$manifest"' EXIT
+truth=$(mktemp)
+trap 'rm -f "$manifest" "$truth"' EXIT
 
 # expect FILE FAILURES: records how many failures FILE must yield.
 expect() { printf '%s\t%s\n' "$1" "$2" >>"$manifest"; }
+# bugs FILE BUG...: records which bugs were switched on when FILE was
+# written (ids from BUGS in the truth part at the end).
+bugs() { printf '%s\n' "$*" >>"$truth"; }
 
 # --- go test -json ------------------------------------------------------------
 rm -f go/run-*
@@ -38,27 +44,38 @@ gorun() { # gorun N FAILURES ENV... -- GO TEST FLAGS...
 }
 # One failure: TestTotal/big_discount, every run.
 gorun 1 1 --
+bugs go/run-1.json go/discount
 # The flaky test fails; a nested subtest panics (its parents are no failures).
 gorun 2 3 CORPUS_FLAKY=1 CORPUS_PANIC=1 --
+bugs go/run-2.json go/discount go/inventory go/nil-fees
 # A subtest times out: the panic goes to TestSettle/batch.
 gorun 3 2 CORPUS_TIMEOUT=1 -- -timeout 3s
+bugs go/run-3.json go/discount go/settle-hangs
 # lib does not build (uses fails with it: one failure), report's tests do not build.
 gorun 4 3 -- -tags corpus_broken
+bugs go/run-4.json go/discount go/lib-undefined go/report-undefined
 # A data race.
 gorun 5 2 CORPUS_RACE=1 -- -race
+bugs go/run-5.json go/discount go/race
 # The same broken build with the text build output of Go before 1.24 on stderr.
 gorun 6 3 GODEBUG=gotestjsonbuildtext=1 -- -tags corpus_broken
+bugs go/run-6.json go/discount go/lib-undefined go/report-undefined
 # Every test twice: TestTotal/big_discount fails twice, the flaky test once.
 gorun 7 3 CORPUS_FLAKY=alternate -- -count=2
+bugs go/run-7.json go/discount go/inventory
 
 # The same streams as JUnit XML, by go-junit-report and gotestsum.
-for n in 1 2; do
+# Each keeps the bugs of the run it was made from.
+gobugs() { bugs "$1" $(grep "^go/run-$2.json " "$truth" | cut -d' ' -f2-); }
+for n in 1 2 7; do
 	go run github.com/jstemmer/go-junit-report/v2@v2.1.0 -parser gojson -in "go/run-$n.json" -out "go/run-$n.go-junit-report.xml"
 	expect "go/run-$n.go-junit-report.xml" junit
+	gobugs "go/run-$n.go-junit-report.xml" "$n"
 done
 for n in 3 5; do
 	(cd go/src && go run gotest.tools/gotestsum@v1.13.0 --junitfile "../run-$n.gotestsum.xml" --raw-command -- cat "../run-$n.json" >/dev/null)
 	expect "go/run-$n.gotestsum.xml" junit
+	gobugs "go/run-$n.gotestsum.xml" "$n"
 done
 
 # --- node --test --test-reporter=junit -----------------------------------------
@@ -70,8 +87,14 @@ noderun() { # noderun N ENV...
 	expect "node/run-$n.xml" junit
 }
 noderun 1
+bugs node/run-1.xml node/discount node/missing-line
 noderun 2 CORPUS_FLAKY=1
+bugs node/run-2.xml node/discount node/missing-line node/inventory
 noderun 3 CORPUS_FLAKY=1 CORPUS_TIMEOUT=1
+bugs node/run-3.xml node/discount node/missing-line node/inventory node/mail-timeout
+# The gateway's port is wrong: ECONNREFUSED with a random port, in two tests.
+noderun 4 CORPUS_PORT=1
+bugs node/run-4.xml node/discount node/missing-line node/wrong-port
 
 # --- pytest --junitxml ------------------------------------------------------------
 rm -f pytest/run-*
@@ -86,8 +109,15 @@ pyrun() { # pyrun N ENV... -- PYTEST FLAGS...
 	expect "pytest/run-$n.xml" junit
 }
 pyrun 1 --
+bugs pytest/run-1.xml pytest/discount pytest/missing-sku
 pyrun 2 CORPUS_FLAKY=1 CORPUS_SETUP=1 -- -o junit_logging=all
+bugs pytest/run-2.xml pytest/discount pytest/missing-sku pytest/inventory pytest/http-gateway
 pyrun 3 CORPUS_SETUP=1 -- -o junit_family=xunit1
+bugs pytest/run-3.xml pytest/discount pytest/missing-sku pytest/http-gateway
+# Prices read back from their printed form: every test_total fails with a
+# ValueError, test_total[75] for another bug than before.
+pyrun 4 CORPUS_PRICES=1 --
+bugs pytest/run-4.xml pytest/prices pytest/missing-sku
 
 # --- mocha --reporter xunit -------------------------------------------------------
 rm -f mocha/run-*
@@ -98,7 +128,12 @@ mocharun() { # mocharun N ENV...
 	expect "mocha/run-$n.xml" junit
 }
 mocharun 1
+bugs mocha/run-1.xml mocha/discount mocha/guest-receipt
 mocharun 2 CORPUS_FLAKY=1
+bugs mocha/run-2.xml mocha/discount mocha/guest-receipt mocha/inventory
+# The receipt goes to a temporary directory never made: ENOENT, random path.
+mocharun 3 CORPUS_TMP=1
+bugs mocha/run-3.xml mocha/discount mocha/guest-receipt mocha/receipt-dir
 
 # --- the manifest -------------------------------------------------------------------
 python3 - "$manifest" >manifest.json <<'PY'
@@ -142,3 +177,96 @@ json.dump(out, sys.stdout, indent=2, sort_keys=True)
 print()
 PY
 echo "wrote $(grep -c '"failures"' manifest.json) files into manifest.json"
+
+# --- the ground truth ----------------------------------------------------------------
+# BUGS says which tests each bug breaks (read from the sources under */src):
+# regular expressions over the test's name and, where the name alone is not
+# enough, its suite (the JUnit classname, the Go package). A flaky bug fails
+# without any change to the code (an environment switch standing for bad
+# luck); the others are code changes. Each run's commit stands for its code:
+# runs with the same code bugs share a commit, so a flaky test that failed
+# and passed on one commit can be seen. Every failing test of every file must
+# match exactly one bug switched on in its run: the truth covers them all.
+python3 - "$truth" >truth.json <<'PY2' || exit 1
+import hashlib, json, re, sys, xml.etree.ElementTree as ET
+
+def t(name, suite=".*"):
+    return {"suite": suite, "name": name}
+
+BUGS = {
+    "go/discount": {"what": "cart.Total takes a big discount off twice (cart/cart.go)", "tests": [t(r"^TestTotal(/big_discount)?$")]},
+    "go/inventory": {"what": "TestFlakyInventory fails on bad luck (cart/cart_test.go)", "flaky": True, "tests": [t(r"^TestFlakyInventory$")]},
+    "go/nil-fees": {"what": "a broken Gateway has a nil fees map: Charge panics (payment/payment.go)", "tests": [t(r"^TestCharge(/card(/visa|/amex)?)?$")]},
+    "go/settle-hangs": {"what": "TestSettle/batch sleeps past the test timeout (slow/slow_test.go)", "tests": [t(r"^(TestSettle(/batch)?|TestMain)$", r"/slow$")]},
+    "go/lib-undefined": {"what": "lib_bug.go uses an undefined name: lib and what imports it do not build", "tests": [t(r".*", r"/(lib|uses)$")]},
+    "go/report-undefined": {"what": "report_bug_test.go uses an undefined name: report's tests do not build", "tests": [t(r".*", r"/report$")]},
+    "go/race": {"what": "TestCounter's goroutines write n unsynchronised (race/race_test.go)", "tests": [t(r"^TestCounter$")]},
+    "node/discount": {"what": "total() takes a big discount off twice (cart.js)", "tests": [t(r"^applies a big discount$")]},
+    "node/missing-line": {"what": "lineFor() reads .quantity of a line it did not find (cart.js)", "tests": [t(r"^finds a missing line$")]},
+    "node/inventory": {"what": "the inventory test fails on bad luck (cart.test.js)", "flaky": True, "tests": [t(r"^inventory is in stock$")]},
+    "node/mail-timeout": {"what": "the mail server does not answer in time (cart.test.js)", "tests": [t(r"^sends the receipt$")]},
+    "node/wrong-port": {"what": "checkout connects to a port nothing listens on: ECONNREFUSED (cart.js charge)", "tests": [t(r"^(pays by card|sends the receipt)$")]},
+    "pytest/discount": {"what": "total() takes a big discount off twice (shop.py)", "tests": [t(r"^test_total\[75\]$")]},
+    "pytest/missing-sku": {"what": "line_for() raises KeyError for a missing sku (shop.py)", "tests": [t(r"^test_line_for_missing_sku$")]},
+    "pytest/inventory": {"what": "test_inventory fails on bad luck (tests/test_cart.py)", "flaky": True, "tests": [t(r"^test_inventory$")]},
+    "pytest/http-gateway": {"what": "the gateway fixture gets an http:// URL: ConnectionRefusedError in setup (tests/test_checkout.py)", "tests": [t(r"^(test_pay_with_card|test_refund)$")]},
+    "pytest/prices": {"what": "total() reads prices back from their printed form: ValueError (shop.py)", "tests": [t(r"^test_total\[\d+\]$")]},
+    "mocha/discount": {"what": "total() takes a big discount off twice (cart.js)", "tests": [t(r"^applies a big discount$")]},
+    "mocha/guest-receipt": {"what": "receipt() reads the name of a guest order's missing customer (cart.js)", "tests": [t(r"^handles a guest order$")]},
+    "mocha/inventory": {"what": "the inventory test fails on bad luck (test/cart.test.js)", "flaky": True, "tests": [t(r"^is in stock$")]},
+    "mocha/receipt-dir": {"what": "saveReceipt() writes into a directory never made: ENOENT (cart.js)", "tests": [t(r"^names the customer$")]},
+}
+
+def project(path):
+    """The Rounds project a file is published to: one per runner family."""
+    family = path.split("/")[0]
+    if family == "go":
+        return "go-json" if path.endswith(".json") else "go-junit"
+    return family
+
+def failing_tests(path):
+    """The failing tests of a file as the runner wrote them: (suite, name)."""
+    if path.endswith(".xml"):
+        # An empty classname stands for the enclosing testsuite's name.
+        return [(c.get("classname") or s.get("name") or "", c.get("name") or "")
+                for s in ET.parse(path).getroot().iter("testsuite") for c in s.findall("testcase")
+                if {x.tag for x in c} & {"failure", "error"}]
+    out = []
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("{"):
+            ev = json.loads(line)
+            if ev.get("Action") == "fail" and ev.get("Test"):
+                out.append((ev["Package"], ev["Test"]))
+    return out
+
+def matches(bug, suite, name):
+    return any(re.search(p["suite"], suite) and re.search(p["name"], name) for p in BUGS[bug]["tests"])
+
+runs, problems = [], []
+for line in open(sys.argv[1]):
+    path, *on = line.split()
+    for b in on:
+        if b not in BUGS:
+            problems.append(f"{path}: unknown bug {b}")
+    on = [b for b in on if b in BUGS]
+    for suite, name in failing_tests(path):
+        hit = [b for b in on if matches(b, suite, name)]
+        if len(hit) != 1:
+            problems.append(f"{path}: {suite} {name} matches bugs {hit}, want exactly one")
+    code = sorted(b for b in on if not BUGS[b].get("flaky"))
+    n = re.search(r"run-(\d+)", path).group(1)
+    runs.append({
+        "file": path,
+        "project": project(path),
+        "run_id": f"{project(path)}-{n}",
+        "commit": hashlib.sha1(("\n".join([path.split("/")[0]] + code)).encode()).hexdigest(),
+        "bugs": on,
+    })
+if problems:
+    sys.exit("truth.json: " + "\n".join(problems))
+runs.sort(key=lambda r: (r["project"], int(r["run_id"].rsplit("-", 1)[1]), r["file"]))
+json.dump({"bugs": {k: {"what": v["what"], "flaky": bool(v.get("flaky")), "tests": v["tests"]} for k, v in BUGS.items()},
+           "runs": runs}, sys.stdout, indent=2, sort_keys=True)
+print()
+PY2
+echo "wrote $(grep -c '"run_id"' truth.json) runs into truth.json"
