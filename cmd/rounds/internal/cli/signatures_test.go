@@ -128,7 +128,7 @@ func TestSignaturesCommands(t *testing.T) {
 		{
 			name:       "show names a signature by a prefix of its id",
 			args:       []string{"show", testSig.ID[:8]},
-			wantStdout: []string{"Signature:", "shop/" + testSig.ID, "Count:", "2", "Test:", "cart.TestAdd"},
+			wantStdout: []string{"Signature:", "shop/" + testSig.ID, "Count:", "2", "Test:", "cart.TestAdd", "(algorithm v3)", "Grouped by:", "  test ", "  message "},
 		},
 		{
 			name:       "mute for a while records who and why",
