@@ -116,6 +116,7 @@ func ParseJUnitReport(name string, r io.Reader, opts Options) (Report, error) {
 	if err := p.parse(); err != nil {
 		return Report{}, err
 	}
+	p.dropParents()
 	rep := p.tally.report(FormatJUnit, "junit", name, p.failures, opts)
 	rep.digest = content.sum()
 	return rep, nil
@@ -203,6 +204,11 @@ type junitParser struct {
 
 	failures []contract.Failure
 	tally    tally
+	// parents are the failures that may be only a Go parent test failing
+	// because a subtest did; dropParents decides once all are read, since
+	// gotestsum writes subtests before their parent and go-junit-report
+	// after.
+	parents []goParent
 }
 
 func (p *junitParser) parse() error {
@@ -425,6 +431,9 @@ func (p *junitParser) endCase() error {
 		f.Attributes = withOutput(attrs, cleanOutput(out.String()), cleanOutput(errOut.String()), onRetry)
 		if err := checkFailure(&f); err != nil {
 			return p.errorAt(c.line, c.col, fmt.Errorf("testcase %q: %w", c.name, err))
+		}
+		if lines, ok := goParentLines(c); ok {
+			p.parents = append(p.parents, goParent{index: len(p.failures), lines: lines})
 		}
 		p.failures = append(p.failures, f)
 	}
