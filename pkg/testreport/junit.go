@@ -88,6 +88,10 @@ func ParseJUnit(name string, r io.Reader, opts Options) ([]contract.Failure, err
 //     out).
 //   - The last 4 KiB of the testcase's <system-out> and <system-err> become
 //     the attributes system-out and system-err of its failure.
+//   - A Go parent test that go-junit-report or gotestsum report failed
+//     only because a subtest did ("Failed", nothing of its own) is no
+//     failure, as in go test -json; it still counts as failed in the
+//     report's Failed and Total (see goparent.go).
 //
 // name is used in errors and ids. Every error about the input is a
 // *ParseError; on error the Report is empty.
