@@ -78,19 +78,29 @@ func (p *junitParser) dropParents() {
 	if len(p.parents) == 0 {
 		return
 	}
+	// The failures of each suite sorted by name: a test's subtests are the
+	// run of names that start with its name and "/", found by bisection,
+	// so that a report of many parents costs no quadratic time.
 	bySuite := make(map[string][]int)
 	for i, f := range p.failures {
 		bySuite[f.Test.Suite] = append(bySuite[f.Test.Suite], i)
+	}
+	for _, idx := range bySuite {
+		slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(p.failures[a].Test.Name, p.failures[b].Test.Name) })
 	}
 	drop := make(map[int]bool)
 	for _, gp := range p.parents {
 		parent := p.failures[gp.index].Test
 		prefix := parent.Name + "/"
+		idx := bySuite[parent.Suite]
+		start, _ := slices.BinarySearchFunc(idx, prefix, func(i int, name string) int { return strings.Compare(p.failures[i].Test.Name, name) })
 		var said []string // what the failed subtests said
-		for _, i := range bySuite[parent.Suite] {
-			if f := p.failures[i]; strings.HasPrefix(f.Test.Name, prefix) {
-				said = append(said, f.Error.Stack, f.Attributes[AttrSystemOut], f.Attributes[AttrSystemErr])
+		for _, i := range idx[start:] {
+			f := p.failures[i]
+			if !strings.HasPrefix(f.Test.Name, prefix) {
+				break
 			}
+			said = append(said, f.Error.Stack, f.Attributes[AttrSystemOut], f.Attributes[AttrSystemErr])
 		}
 		if said == nil {
 			continue
