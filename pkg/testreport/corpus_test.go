@@ -224,7 +224,7 @@ func TestCorpusJUnitDialects(t *testing.T) {
 		{name: "Node's reporter nests describe blocks as suites", file: "node/run-1.xml", want: contract.TestIdentity{Framework: "junit", Suite: "cart/totals", Name: "applies a big discount"}, messageHas: "Expected values to be strictly equal:", stackHas: "cart.test.js:"},
 		{name: "pytest's classname is the module and class", file: "pytest/run-1.xml", want: contract.TestIdentity{Framework: "junit", Suite: "tests.test_cart.TestCart", Name: "test_total[75]", File: ""}, messageHas: "assert ", stackHas: "tests/test_cart.py:"},
 		{name: "mocha's xunit classname is the describe path", file: "mocha/run-1.xml", want: contract.TestIdentity{Framework: "junit", Suite: "Cart #total()", Name: "applies a big discount"}, messageHas: "Expected values to be strictly equal", stackHas: "AssertionError [ERR_ASSERTION]"},
-		{name: "go-junit-report names the package and the test", file: "go/run-1.go-junit-report.xml", want: contract.TestIdentity{Framework: "junit", Suite: "example.com/corpus/cart", Name: "TestTotal"}},
+		{name: "go-junit-report names the package and the test", file: "go/run-1.go-junit-report.xml", want: contract.TestIdentity{Framework: "junit", Suite: "example.com/corpus/cart", Name: "TestTotal/big_discount"}, stackHas: "cart_test.go:"},
 		{name: "gotestsum names the package and the test", file: "go/run-3.gotestsum.xml", want: contract.TestIdentity{Framework: "junit", Suite: "example.com/corpus/cart", Name: "TestTotal/big_discount"}, stackHas: "cart_test.go:"},
 	}
 	for _, tt := range tests {
@@ -257,4 +257,39 @@ func TestCorpusJUnitDialects(t *testing.T) {
 			t.Errorf("attributes = %v, want the recorded property discount", rep.Failures[0].Attributes)
 		}
 	})
+}
+
+// TestCorpusGoJUnitFailsTheTestsGoTestJSONDoes checks that Go's JUnit
+// writers' failed parents are left out: the JUnit files then name the failed
+// tests their go test -json stream does.
+func TestCorpusGoJUnitFailsTheTestsGoTestJSONDoes(t *testing.T) {
+	names := func(rep Report) []string {
+		var out []string
+		for _, f := range rep.Failures {
+			out = append(out, f.Test.Suite+" "+f.Test.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	tests := []struct {
+		junit, json string
+		// extra are failures only the JUnit file has: gotestsum reports a
+		// test binary's timeout panic as a TestMain of its own.
+		extra []string
+	}{
+		{junit: "go/run-1.go-junit-report.xml", json: "go/run-1.json"},
+		{junit: "go/run-2.go-junit-report.xml", json: "go/run-2.json"},
+		{junit: "go/run-3.gotestsum.xml", json: "go/run-3.json", extra: []string{"example.com/corpus/slow TestMain"}},
+		{junit: "go/run-5.gotestsum.xml", json: "go/run-5.json"},
+		{junit: "go/run-7.go-junit-report.xml", json: "go/run-7.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.junit, func(t *testing.T) {
+			want := append(names(parseCorpusFile(t, tt.json)), tt.extra...)
+			slices.Sort(want)
+			if got := names(parseCorpusFile(t, tt.junit)); !slices.Equal(got, want) {
+				t.Errorf("failures:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
 }

@@ -88,6 +88,10 @@ func ParseJUnit(name string, r io.Reader, opts Options) ([]contract.Failure, err
 //     out).
 //   - The last 4 KiB of the testcase's <system-out> and <system-err> become
 //     the attributes system-out and system-err of its failure.
+//   - A Go parent test that go-junit-report or gotestsum report failed
+//     only because a subtest did ("Failed", nothing of its own) is no
+//     failure, as in go test -json; it still counts as failed in the
+//     report's Failed and Total (see goparent.go).
 //
 // name is used in errors and ids. Every error about the input is a
 // *ParseError; on error the Report is empty.
@@ -116,6 +120,7 @@ func ParseJUnitReport(name string, r io.Reader, opts Options) (Report, error) {
 	if err := p.parse(); err != nil {
 		return Report{}, err
 	}
+	p.dropParents()
 	rep := p.tally.report(FormatJUnit, "junit", name, p.failures, opts)
 	rep.digest = content.sum()
 	return rep, nil
@@ -203,6 +208,11 @@ type junitParser struct {
 
 	failures []contract.Failure
 	tally    tally
+	// parents are the failures that may be only a Go parent test failing
+	// because a subtest did; dropParents decides once all are read, since
+	// gotestsum writes subtests before their parent and go-junit-report
+	// after.
+	parents []goParent
 }
 
 func (p *junitParser) parse() error {
@@ -425,6 +435,9 @@ func (p *junitParser) endCase() error {
 		f.Attributes = withOutput(attrs, cleanOutput(out.String()), cleanOutput(errOut.String()), onRetry)
 		if err := checkFailure(&f); err != nil {
 			return p.errorAt(c.line, c.col, fmt.Errorf("testcase %q: %w", c.name, err))
+		}
+		if lines, ok := goParentLines(c); ok {
+			p.parents = append(p.parents, goParent{index: len(p.failures), lines: lines})
 		}
 		p.failures = append(p.failures, f)
 	}

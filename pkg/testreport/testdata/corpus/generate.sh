@@ -3,7 +3,9 @@
 # keeps what the runners wrote, several runs each with other random values and
 # other bugs switched on; then it writes manifest.json with what each file must
 # yield, counted independently of Rounds (Python's XML parser and JSON reader,
-# and which bugs each run switched on), and truth.json, the ground truth of
+# and which bugs each run switched on; a Go parent test that go-junit-report
+# or gotestsum report failed with nothing of its own beside a failed subtest
+# is no failure, as go test -json has none), and truth.json, the ground truth of
 # grouping: which bug broke each failing test of each file, and which bugs
 # are flaky (see BUGS below and docs/grouping-quality.md).
 #
@@ -12,13 +14,34 @@
 # module proxy is used once, for go-junit-report and gotestsum.
 #
 #   pkg/testreport/testdata/corpus/generate.sh
+#   pkg/testreport/testdata/corpus/generate.sh --counts-only
+#
+# --counts-only runs no runner: it writes manifest.json and truth.json again
+# from the committed files, the runs' bugs in truth.json and the go test
+# -json failure counts in manifest.json (after a change to the counting).
 set -uo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
 export GOWORK=off GOFLAGS=-mod=mod PYTHONDONTWRITEBYTECODE=1
 manifest=$(mktemp)
 truth=$(mktemp)
-trap 'rm -f "$manifest" "$truth"' EXIT
+trap 'rm -f "$manifest" "$manifest.json" "$truth" "$truth.json"' EXIT
+counts_only=
+if [ "${1:-}" = --counts-only ]; then
+	counts_only=1
+	# What the runs below would record: each file and its expected
+	# failures ("junit" to count them from the XML), each file and its bugs.
+	python3 - "$manifest" "$truth" <<'PY0' || exit 1
+import json, sys
+manifest, truth = json.load(open("manifest.json")), json.load(open("truth.json"))
+with open(sys.argv[1], "w") as m:
+    for path, want in manifest.items():
+        m.write(f"{path}\t{'junit' if 'total' in want else want['failures']}\n")
+with open(sys.argv[2], "w") as t:
+    for run in truth["runs"]:
+        t.write(" ".join([run["file"]] + run["bugs"]) + "\n")
+PY0
+fi
 
 # expect FILE FAILURES: records how many failures FILE must yield.
 expect() { printf '%s\t%s\n' "$1" "$2" >>"$manifest"; }
@@ -26,6 +49,7 @@ expect() { printf '%s\t%s\n' "$1" "$2" >>"$manifest"; }
 # written (ids from BUGS in the truth part at the end).
 bugs() { printf '%s\n' "$*" >>"$truth"; }
 
+if [ -z "$counts_only" ]; then
 # --- go test -json ------------------------------------------------------------
 rm -f go/run-*
 gorun() { # gorun N FAILURES ENV... -- GO TEST FLAGS...
@@ -135,19 +159,59 @@ bugs mocha/run-2.xml mocha/discount mocha/guest-receipt mocha/inventory
 mocharun 3 CORPUS_TMP=1
 bugs mocha/run-3.xml mocha/discount mocha/guest-receipt mocha/receipt-dir
 
+fi # counts_only
+
 # --- the manifest -------------------------------------------------------------------
-python3 - "$manifest" >manifest.json <<'PY'
-import json, sys, xml.etree.ElementTree as ET
+# Written aside first: a failed count leaves the committed manifest as it was.
+python3 - "$manifest" >"$manifest.json" <<'PY' || exit 1
+import json, re, sys, xml.etree.ElementTree as ET
+
+STATUS = re.compile(r"^(=== (RUN|PAUSE|CONT|NAME)\b.*|--- (FAIL|PASS|SKIP): .*|FAIL|PASS|(FAIL|ok)\s.*)$")
+
+def own_lines(case):
+    """The lines of a testcase's failure and output that go test did not write."""
+    text = "\n".join((e.text or "") for e in case if e.tag in ("failure", "system-out", "system-err"))
+    return [l.strip() for l in text.splitlines() if l.strip() and not STATUS.match(l.strip())]
+
+def said(case):
+    return "\n".join((e.text or "") for e in case if e.tag in ("failure", "error", "system-out", "system-err"))
+
+def go_parents(root):
+    """Failed Go parent tests that say nothing their failed subtests do not:
+    go-junit-report and gotestsum write them, go test -json has no failure
+    of them, and Rounds leaves them out (pkg/testreport/goparent.go)."""
+    failed = {}
+    for suite in root.iter("testsuite"):
+        for case in suite.findall("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                key = case.get("classname") or suite.get("name") or ""
+                failed.setdefault(key, []).append(case)
+    parents = set()
+    for key, cases in failed.items():
+        for case in cases:
+            name = case.get("name") or ""
+            f = case.find("failure")
+            if not re.match(r"(Test|Benchmark|Fuzz|Example)", name) or f is None or len([e for e in case if e.tag in ("failure", "error") or e.tag.startswith(("rerun", "flaky"))]) != 1:
+                continue
+            if (f.get("type") or "failure").strip() not in ("", "failure") or (f.get("message") or "").strip() not in ("", "Failed"):
+                continue
+            subs = [c for c in cases if (c.get("name") or "").startswith(name + "/")]
+            if subs and all(any(l in said(s) for s in subs) for l in own_lines(case)):
+                parents.add(id(case))
+    return parents
 
 def junit_counts(path):
     """Failures and passed tests of a JUnit file, by Python's own parser."""
     failures = passed = total = 0
     seen = set()
-    for case in ET.parse(path).getroot().iter("testcase"):
+    root = ET.parse(path).getroot()
+    parents = go_parents(root)
+    for case in root.iter("testcase"):
         total += 1
         tags = {c.tag for c in case}
         if tags & {"failure", "error"}:
-            failures += 1
+            if id(case) not in parents:
+                failures += 1
         elif "skipped" not in tags:
             key = (case.get("classname") or "", case.get("name"))
             if key not in seen:
@@ -176,6 +240,7 @@ for line in open(sys.argv[1]):
 json.dump(out, sys.stdout, indent=2, sort_keys=True)
 print()
 PY
+mv "$manifest.json" manifest.json
 echo "wrote $(grep -c '"failures"' manifest.json) files into manifest.json"
 
 # --- the ground truth ----------------------------------------------------------------
@@ -187,7 +252,7 @@ echo "wrote $(grep -c '"failures"' manifest.json) files into manifest.json"
 # runs with the same code bugs share a commit, so a flaky test that failed
 # and passed on one commit can be seen. Every failing test of every file must
 # match exactly one bug switched on in its run: the truth covers them all.
-python3 - "$truth" >truth.json <<'PY2' || exit 1
+python3 - "$truth" >"$truth.json" <<'PY2' || exit 1
 import hashlib, json, re, sys, xml.etree.ElementTree as ET
 
 def t(name, suite=".*"):
@@ -269,4 +334,5 @@ json.dump({"bugs": {k: {"what": v["what"], "flaky": bool(v.get("flaky")), "tests
            "runs": runs}, sys.stdout, indent=2, sort_keys=True)
 print()
 PY2
+mv "$truth.json" truth.json
 echo "wrote $(grep -c '"run_id"' truth.json) runs into truth.json"
