@@ -299,22 +299,33 @@ func (s *Service) loadRules() (*grouping.Fingerprinter, fileStamp, error) {
 }
 
 // watchRules reads the rules file again whenever it changes, until ctx
-// ends. A file that no longer parses leaves the rules as they were.
+// ends. A file that no longer parses leaves the rules as they were. A
+// change is read once the file has looked the same on two polls in a row,
+// so that a file caught halfway through being written (truncated, not yet
+// filled) is not taken for the new rules.
 func (s *Service) watchRules(ctx context.Context) {
 	if s.rulesPath == "" {
 		return
 	}
 	tick := time.NewTicker(s.rulesPoll)
 	defer tick.Stop()
+	var settling fileStamp // the changed stamp last polled, not read yet
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if stampOf(s.rulesPath) == s.stampSeen() {
+		now := stampOf(s.rulesPath)
+		if now == s.stampSeen() {
+			settling = fileStamp{}
 			continue
 		}
+		if now != settling {
+			settling = now
+			continue
+		}
+		settling = fileStamp{}
 		fp, stamp, err := s.loadRules()
 		s.setStamp(stamp)
 		if err != nil {

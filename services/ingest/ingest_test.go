@@ -115,15 +115,24 @@ func TestRulesPath(t *testing.T) {
 func TestRulesAreReadAgainWhenTheFileChanges(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, ".rounds.yml")
+	// Files are replaced whole (written aside, then renamed), as editors
+	// do; watchRules' settling covers files written in place.
+	replace := func(data string, mtime time.Time) {
+		t.Helper()
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
 	write := func(fingerprint string, mtime time.Time) {
 		t.Helper()
-		data := "rules:\n  - {name: db, match: {message: refused}, fingerprint: [" + fingerprint + "]}\n"
-		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(path, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
+		replace("rules:\n  - {name: db, match: {message: refused}, fingerprint: ["+fingerprint+"]}\n", mtime)
 	}
 	grouped := func(s *Service) string {
 		f := &contract.Failure{Kind: contract.KindRuntime, Service: &contract.ServiceIdentity{Name: "api"}, Error: contract.ErrorInfo{Message: "connection refused"}}
@@ -159,9 +168,7 @@ func TestRulesAreReadAgainWhenTheFileChanges(t *testing.T) {
 	waitFor("the new rules apply", func() bool { return grouped(s) == "second" })
 
 	// A broken file leaves the rules as they were.
-	if err := os.WriteFile(path, []byte("rules: [\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replace("rules: [\n", time.Unix(1_700_000_200, 0))
 	stamp := stampOf(path)
 	waitFor("the broken file is looked at", func() bool { return s.stampSeen() == stamp })
 	if got := grouped(s); got != "second" {
