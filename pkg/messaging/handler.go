@@ -31,16 +31,24 @@ type HandlerSpec struct {
 // with and returns the handler; a handler error wrapping ErrPermanent or
 // contract.ErrInvalidEvent dead-letters the message.
 func RunHandler(ctx context.Context, dial Dialer, spec HandlerSpec, log *slog.Logger, build func(js jetstream.JetStream) message.NoPublishHandlerFunc) error {
+	// Told to stop while still setting up: a clean stop, not a failure
+	// (the setup's error then only says that it was cut short).
+	setup := func(err error) error {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	pubConn, err := dial(ctx, "rounds-"+spec.Service)
 	if err != nil {
-		return err
+		return setup(err)
 	}
 	defer Drain(pubConn, 5*time.Second)
 	// The subscriber gets a connection of its own, drained after the
 	// router has stopped and the last ack is out.
 	subConn, err := dial(ctx, "rounds-"+spec.Service+"-sub")
 	if err != nil {
-		return err
+		return setup(err)
 	}
 	defer Drain(subConn, 5*time.Second)
 
@@ -49,7 +57,7 @@ func RunHandler(ctx context.Context, dial Dialer, spec HandlerSpec, log *slog.Lo
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	if err := EnsureStreams(ctx, js, spec.Streams); err != nil {
-		return err
+		return setup(err)
 	}
 	dl, err := NewDeadletter(js, spec.Service)
 	if err != nil {

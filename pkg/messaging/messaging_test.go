@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/logging"
@@ -188,5 +189,39 @@ func TestRouterSettlesEachMessageAsItsHandlerDecides(t *testing.T) {
 	defer mu.Unlock()
 	if attempts["permanent"] != 1 || attempts["fine"] != 1 {
 		t.Errorf("attempts %v: a permanent failure must not be retried, a success handled once", attempts)
+	}
+}
+
+// Stopping a handler while it is still setting up (dialing, provisioning
+// streams) is a clean stop; a setup that fails on its own is an error.
+func TestRunHandlerStoppedDuringSetupIsACleanStop(t *testing.T) {
+	url := natstest.Start(t)
+	spec := HandlerSpec{Service: "test", Stream: contract.StreamReports, Filter: contract.ReportsAll, Streams: DefaultStreamsConfig()}
+	never := func(jetstream.JetStream) message.NoPublishHandlerFunc {
+		return func(*message.Message) error { return nil }
+	}
+	refused := errors.New("refused")
+	tests := []struct {
+		name    string
+		cancel  bool
+		dial    Dialer
+		wantErr error
+	}{
+		{"stopped before it dialed", true, URLDialer(url, 10*time.Second, logging.Discard()), nil},
+		{"a dial that fails while running", false, func(context.Context, string) (*nats.Conn, error) { return nil, refused }, refused},
+		{"a dial cut short by the stop", true, func(ctx context.Context, _ string) (*nats.Conn, error) { return nil, ctx.Err() }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				cancel()
+			}
+			err := RunHandler(ctx, tt.dial, spec, logging.Discard(), never)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("RunHandler = %v, want %v", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -682,7 +682,9 @@ func (c *Consumer) serve(req request) {
 		req.reply <- reply{err: err}
 		return
 	}
-	req.reply <- reply{rec: *rec}
+	// A copy: the caller reads it on its own goroutine while the loop
+	// goes on changing the tracker's record.
+	req.reply <- reply{rec: rec.Clone()}
 }
 
 // finish publishes a committed batch's events, retrying until JetStream

@@ -17,7 +17,7 @@ const (
 // Each calls fn with a copy of every signature held, in no order.
 func (t *Tracker) Each(fn func(Record)) {
 	for _, r := range t.records {
-		fn(*r)
+		fn(r.Clone())
 	}
 }
 

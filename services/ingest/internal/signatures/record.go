@@ -3,6 +3,7 @@ package signatures
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rounds-dev/rounds/pkg/contract"
@@ -153,4 +154,35 @@ func describe(what string, who Who) string {
 		return fmt.Sprintf("%s by %s", what, actor)
 	}
 	return fmt.Sprintf("%s by %s: %s", what, actor, who.Reason)
+}
+
+// Clone returns a copy of r that shares nothing with it: what the tracker
+// hands out of its loop, so that callers on other goroutines read a
+// snapshot while the loop goes on changing the record.
+func (r *Record) Clone() Record {
+	c := *r
+	c.Components = slices.Clone(r.Components)
+	if r.Test != nil {
+		t := *r.Test
+		c.Test = &t
+	}
+	if r.Service != nil {
+		s := *r.Service
+		c.Service = &s
+	}
+	if r.Mute != nil {
+		m := *r.Mute
+		c.Mute = &m
+	}
+	if r.Resolution != nil {
+		res := *r.Resolution
+		c.Resolution = &res
+	}
+	if r.FailureRate != nil {
+		fr := *r.FailureRate
+		c.FailureRate = &fr
+	}
+	c.Audit = slices.Clone(r.Audit)
+	c.Tags = slices.Clone(r.Tags)
+	return c
 }

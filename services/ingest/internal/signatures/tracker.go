@@ -236,13 +236,13 @@ func (t *Tracker) Reset() error {
 // Len returns the number of signatures held.
 func (t *Tracker) Len() int { return len(t.records) }
 
-// Get returns a copy of a signature.
+// Get returns a copy of a signature that shares nothing with the tracker.
 func (t *Tracker) Get(project, id string) (Record, bool) {
 	r, ok := t.records[sigKey{project, id}]
 	if !ok {
 		return Record{}, false
 	}
-	return *r, true
+	return r.Clone(), true
 }
 
 func (t *Tracker) indexTest(k TestKey, r *Record) {
