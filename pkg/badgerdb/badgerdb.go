@@ -10,23 +10,34 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// Option adjusts the shared settings for one service's database, as ingest
+// does for its single writer and small values.
+type Option func(badger.Options) badger.Options
+
 // Open opens (creating if needed) the Badger database in dir. Writes are
 // synced before a commit returns, so an acknowledged message is never lost
-// when the process dies.
-func Open(dir string, log *slog.Logger) (*badger.DB, error) {
+// when the process dies: no Option can turn that off.
+func Open(dir string, log *slog.Logger, opts ...Option) (*badger.DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create badger dir %q: %w", dir, err)
 	}
-	return open(options(dir, log))
+	return open(options(dir, log), opts)
 }
 
 // OpenReadOnly opens the database in dir for reading while no process
 // has it open for writing.
-func OpenReadOnly(dir string, log *slog.Logger) (*badger.DB, error) {
-	return open(options(dir, log).WithReadOnly(true))
+func OpenReadOnly(dir string, log *slog.Logger, opts ...Option) (*badger.DB, error) {
+	return open(options(dir, log).WithReadOnly(true), opts)
 }
 
-func open(opts badger.Options) (*badger.DB, error) {
+func open(o badger.Options, opts []Option) (*badger.DB, error) {
+	for _, opt := range opts {
+		o = opt(o)
+	}
+	return openWith(o.WithSyncWrites(true))
+}
+
+func openWith(opts badger.Options) (*badger.DB, error) {
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open badger %q: %w", opts.Dir, err)

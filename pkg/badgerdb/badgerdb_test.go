@@ -51,3 +51,22 @@ func TestOpenRefusesASecondOpenOfTheSameDir(t *testing.T) {
 		t.Fatal("second Open of a locked dir succeeded")
 	}
 }
+
+func TestOpenAppliesOptionsButKeepsWritesSynced(t *testing.T) {
+	var saw bool
+	opt := func(o badger.Options) badger.Options {
+		saw = o.SyncWrites
+		return o.WithSyncWrites(false).WithDetectConflicts(false)
+	}
+	db, err := Open(t.TempDir(), logging.Discard(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !saw {
+		t.Error("the option was given settings without synced writes, want the shared settings")
+	}
+	if got := db.Opts(); !got.SyncWrites || got.DetectConflicts {
+		t.Errorf("opened with SyncWrites %v, DetectConflicts %v; want synced writes whatever the option says, and its conflict detection", got.SyncWrites, got.DetectConflicts)
+	}
+}

@@ -355,7 +355,7 @@ const rulesPollInterval = 2 * time.Second
 // Run provisions the streams and consumes failures until ctx ends, then
 // finishes the batch in hand. It opens the state and closes it on return.
 func (s *Service) Run(ctx context.Context) (err error) {
-	db, err := badgerdb.Open(s.cfg.DataDir, s.log)
+	db, err := badgerdb.Open(s.cfg.DataDir, s.log, store.BadgerOptions)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,11 +43,16 @@ type Store struct {
 	db      *badger.DB
 	opts    Options
 	outboxN atomic.Uint64
+
+	// cold holds, by key, the digest of each signature's JSON as last
+	// committed, so that a batch writes it again only when it changed.
+	coldMu sync.Mutex
+	cold   map[string]coldSum
 }
 
 // New wraps an open database.
 func New(db *badger.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, opts: opts}
+	s := &Store{db: db, opts: opts, cold: make(map[string]coldSum)}
 	// Continue outbox numbering after what a previous run left.
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixOutbox), Reverse: true})
@@ -88,7 +94,8 @@ func (s *Store) Record(project, id string) (signatures.Record, bool, error) {
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
+		rec, err = readRecord(txn, item)
+		return err
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return signatures.Record{}, false, nil
@@ -105,9 +112,9 @@ func (s *Store) Records(fn func(signatures.Record) error) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixSignature), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			var rec signatures.Record
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
-				return fmt.Errorf("decode signature %q: %w", it.Item().Key(), err)
+			rec, err := readRecord(txn, it.Item())
+			if err != nil {
+				return err
 			}
 			if err := fn(rec); err != nil {
 				return err
@@ -190,7 +197,8 @@ var ErrBatchTooBig = errors.New("batch too big for one transaction")
 // Commit stores a batch atomically in one transaction, numbering its outbox
 // entries. It returns once the write is synced to disk: either all of the
 // batch is stored or none of it, so an event id is never recorded without
-// its count.
+// its count. Batches are committed one at a time (by ingest's consumer):
+// the outbox numbering and the digests of signatures' JSON assume it.
 func (s *Store) Commit(b *Batch) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
@@ -212,13 +220,15 @@ func (s *Store) Commit(b *Batch) error {
 			return err
 		}
 	}
+	var coldKeys []string
+	var coldSums []coldSum
 	for _, rec := range b.Records {
-		v, err := json.Marshal(rec)
+		k, sum, staged, err := s.stageRecord(rec, set)
 		if err != nil {
-			return fmt.Errorf("encode signature %s: %w", rec.ID, err)
-		}
-		if err := set(badger.NewEntry(signatureKey(rec.Project, rec.ID), v), "signature"); err != nil {
 			return err
+		}
+		if staged {
+			coldKeys, coldSums = append(coldKeys, k), append(coldSums, sum)
 		}
 	}
 	for i := range b.Occurrences {
@@ -282,6 +292,7 @@ func (s *Store) Commit(b *Batch) error {
 		return fmt.Errorf("commit batch: %w", err)
 	}
 	s.outboxN.Store(next)
+	s.remember(coldKeys, coldSums)
 	return nil
 }
 
