@@ -225,3 +225,40 @@ func TestRunHandlerStoppedDuringSetupIsACleanStop(t *testing.T) {
 		})
 	}
 }
+
+// A JetStream call that times out at start is tried again; anything else,
+// or a stop, ends the tries at once.
+func TestRetryTimeouts(t *testing.T) {
+	other := errors.New("no such account")
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	tests := []struct {
+		name      string
+		ctx       context.Context
+		errs      []error // what the calls return, in turn; nil after the list
+		wantCalls int
+		wantErr   error
+	}{
+		{"success at once", context.Background(), nil, 1, nil},
+		{"a timeout, then success", context.Background(), []error{nats.ErrTimeout}, 2, nil},
+		{"a deadline, then success", context.Background(), []error{context.DeadlineExceeded, context.DeadlineExceeded}, 3, nil},
+		{"another error is not retried", context.Background(), []error{other}, 1, other},
+		{"timeouts every time", context.Background(), []error{nats.ErrTimeout, nats.ErrTimeout, nats.ErrTimeout, nats.ErrTimeout, nats.ErrTimeout, nats.ErrTimeout}, streamAttempts, nats.ErrTimeout},
+		{"stopped: no retry", stopped, []error{nats.ErrTimeout}, 1, nats.ErrTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			err := retryTimeouts(tt.ctx, func() error {
+				calls++
+				if calls <= len(tt.errs) {
+					return tt.errs[calls-1]
+				}
+				return nil
+			})
+			if calls != tt.wantCalls || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("retryTimeouts: %d calls, error %v; want %d calls, error %v", calls, err, tt.wantCalls, tt.wantErr)
+			}
+		})
+	}
+}

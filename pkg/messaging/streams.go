@@ -8,7 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rounds-dev/rounds/pkg/backoff"
 	"github.com/rounds-dev/rounds/pkg/contract"
 )
 
@@ -99,11 +101,38 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		return err
 	}
 	for _, want := range cfg.StreamConfigs() {
-		if err := ensureStream(ctx, js, want); err != nil {
+		if err := retryTimeouts(ctx, func() error { return ensureStream(ctx, js, want) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// streamAttempts bounds how often a JetStream API call that timed out is
+// tried again at start: a busy server or a cluster electing a leader
+// answers late, which is no reason for a service to die.
+const streamAttempts = 5
+
+// retryTimeouts calls fn until it succeeds, fails with anything but a
+// timeout, ctx ends or streamAttempts are spent, backing off between tries.
+func retryTimeouts(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 1; attempt <= streamAttempts; attempt++ {
+		if err = fn(); err == nil || !isTimeout(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt < streamAttempts {
+			if serr := backoff.Sleep(ctx, time.Duration(attempt)*500*time.Millisecond); serr != nil {
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("%w (tried %d times)", err, streamAttempts)
+}
+
+// isTimeout tells a JetStream call that got no answer in time.
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
 
 func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
