@@ -3,16 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/app/apptest"
 	"github.com/rounds-dev/rounds/pkg/contract"
-	"github.com/rounds-dev/rounds/pkg/logging"
 	"github.com/rounds-dev/rounds/pkg/natstest"
 )
 
@@ -20,31 +17,7 @@ import (
 // an embedded JetStream, until the test ends.
 func startRounds(t *testing.T) (string, jetstream.JetStream) {
 	t.Helper()
-	url := natstest.Start(t)
-	cfg := app.DefaultConfig()
-	dir := t.TempDir()
-	cfg.NATSURL = url
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.ReportsDir = filepath.Join(dir, "reports")
-	cfg.Codebase = ""
-	cfg.HTTP.Listen = ""
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	started := make(chan struct{})
-	go func() {
-		stopped <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), io.Discard, app.Hooks{Started: func(app.Running) { close(started) }})
-	}()
-	select {
-	case <-started:
-	case err := <-stopped:
-		t.Fatalf("rounds did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("rounds: %v", err)
-		}
-	})
+	url := apptest.Start(t, apptest.Config(t)).NATSURL
 	_, js := natstest.Connect(t, url)
 	waitFor(t, "ingest answers the management API", func() bool {
 		res := rounds(t, context.Background(), "", nil, "signatures", "list", "--nats-url", url, "--json")

@@ -3,7 +3,6 @@ package corpuseval_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -12,12 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/app/apptest"
 	"github.com/rounds-dev/rounds/cmd/rounds/internal/cli"
 	"github.com/rounds-dev/rounds/cmd/rounds/internal/corpuseval"
 	"github.com/rounds-dev/rounds/pkg/contract"
-	"github.com/rounds-dev/rounds/pkg/logging"
-	"github.com/rounds-dev/rounds/pkg/natstest"
 )
 
 // corpusDir holds the corpus, its manifest.json and truth.json.
@@ -186,31 +183,7 @@ func occurrences(sigs []contract.ExportedSignature) int {
 // embedded JetStream until the test ends, as `rounds run` does.
 func startRounds(t *testing.T) string {
 	t.Helper()
-	url := natstest.Start(t)
-	cfg := app.DefaultConfig()
-	dir := t.TempDir()
-	cfg.NATSURL = url
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.ReportsDir = filepath.Join(dir, "reports")
-	cfg.Codebase = ""
-	cfg.HTTP.Listen = ""
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	started := make(chan struct{})
-	go func() {
-		stopped <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), io.Discard, app.Hooks{Started: func(app.Running) { close(started) }})
-	}()
-	select {
-	case <-started:
-	case err := <-stopped:
-		t.Fatalf("rounds did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("rounds: %v", err)
-		}
-	})
+	url := apptest.Start(t, apptest.Config(t)).NATSURL
 	waitFor(t, "ingest answers the management API", func() bool {
 		return rounds(t, "signatures", "list", "--nats-url", url, "--json").code == 0
 	})
