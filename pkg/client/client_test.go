@@ -138,17 +138,9 @@ func runReport(id string, passed int) contract.RunReported {
 // storedRuns returns the run report chunks in the stream, decoded.
 func storedRuns(t *testing.T, js jetstream.JetStream) []contract.RunReported {
 	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, contract.StreamRuns)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []contract.RunReported
-	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range natstest.Stored(t, js, contract.StreamRuns) {
+		seq := m.Sequence
 		if len(m.Data) > contract.RunChunkBytes {
 			t.Errorf("message %d is %d bytes, more than %d", seq, len(m.Data), contract.RunChunkBytes)
 		}

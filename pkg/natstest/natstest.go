@@ -2,6 +2,7 @@
 package natstest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -35,4 +36,24 @@ func Connect(tb testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 		tb.Fatalf("jetstream: %v", err)
 	}
 	return nc, js
+}
+
+// Stored returns every message stream holds, oldest first, failing the
+// test when the stream or a message cannot be read.
+func Stored(tb testing.TB, js jetstream.JetStream, stream string) []*jetstream.RawStreamMsg {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", stream, err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			tb.Fatalf("stream %s, message %d: %v", stream, seq, err)
+		}
+		out = append(out, m)
+	}
+	return out
 }

@@ -17,20 +17,11 @@ import (
 // storedRuns returns the run report chunks in the stream.
 func storedRuns(t *testing.T, js jetstream.JetStream) []contract.RunReported {
 	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, contract.StreamRuns)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []contract.RunReported
-	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range natstest.Stored(t, js, contract.StreamRuns) {
 		r, err := contract.DecodeRunReported(m.Data)
 		if err != nil {
-			t.Fatalf("run report message %d: %v", seq, err)
+			t.Fatalf("run report message %d: %v", m.Sequence, err)
 		}
 		if m.Header.Get(contract.HeaderMsgID) != r.ID || m.Subject != "rounds.runs."+r.Project {
 			t.Errorf("run report %s came with Nats-Msg-Id %q on %s", r.ID, m.Header.Get(contract.HeaderMsgID), m.Subject)
@@ -46,20 +37,11 @@ func storedRuns(t *testing.T, js jetstream.JetStream) []contract.RunReported {
 // storedFailureList returns the failures in the stream.
 func storedFailureList(t *testing.T, js jetstream.JetStream) []contract.Failure {
 	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, contract.StreamFailures)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []contract.Failure
-	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range natstest.Stored(t, js, contract.StreamFailures) {
 		f, err := contract.DecodeFailure(m.Data)
 		if err != nil {
-			t.Fatalf("failure message %d: %v", seq, err)
+			t.Fatalf("failure message %d: %v", m.Sequence, err)
 		}
 		out = append(out, f)
 	}
