@@ -92,5 +92,6 @@ func serviceFlags(fs *flag.FlagSet, withEmbedded bool) *app.Config {
 	cfg.Ingest.RegisterFlags(fs, "ingest-")
 	cfg.Diagnose.RegisterFlags(fs, "diagnose-")
 	cfg.Report.RegisterFlags(fs, "report-")
+	envflag.Alias(fs, "sinks", "report-sinks")
 	return &cfg
 }
