@@ -106,6 +106,7 @@ func sampleSignature() contract.Signature {
 		LastCommit:  "9f2c1e7d4b3a5f6e8d7c9b0a1f2e3d4c5b6a7980",
 		Flaky:       true,
 		Regressed:   true,
+		Tags:        []string{"checkout", "team:payments"},
 	}
 }
 
@@ -520,6 +521,16 @@ func TestSchemasRejectWhatTheContractRefuses(t *testing.T) {
 			edit:  func(doc map[string]any) { object(doc, "signature")["flaky"] = "true" },
 		},
 		{
+			name:  "a signature with a tag holding a space is rejected",
+			event: "signature",
+			edit:  func(doc map[string]any) { object(doc, "signature")["tags"] = []any{"team payments"} },
+		},
+		{
+			name:  "a signature with a tag twice is rejected",
+			event: "signature",
+			edit:  func(doc map[string]any) { object(doc, "signature")["tags"] = []any{"checkout", "checkout"} },
+		},
+		{
 			name:  "a signature without components is rejected",
 			event: "signature",
 			edit:  func(doc map[string]any) { delete(object(doc, "signature"), "components") },
@@ -867,6 +878,17 @@ func (v *schemaValidator) check(s map[string]any, loc string, inst any, ptr stri
 				limit := number(arg)
 				if kw == "minItems" && float64(len(arr)) < limit || kw == "maxItems" && float64(len(arr)) > limit {
 					fail("has %d items, %s is %v", len(arr), kw, arg)
+				}
+			}
+		case "uniqueItems":
+			if arr, ok := inst.([]any); ok && arg == true {
+				seen := map[string]bool{}
+				for _, item := range arr {
+					b, _ := json.Marshal(item)
+					if seen[string(b)] {
+						fail("holds %s twice, uniqueItems is true", b)
+					}
+					seen[string(b)] = true
 				}
 			}
 		case "minLength", "maxLength":

@@ -260,7 +260,6 @@ func ValidTag(s string) bool {
 // of every change.
 type SignatureDetail struct {
 	Signature
-	Tags               []string        `json:"tags,omitempty"`
 	Mute               *MuteTerms      `json:"mute,omitempty"`
 	Resolution         *ResolutionInfo `json:"resolution,omitempty"`
 	FlakyReason        string          `json:"flaky_reason,omitempty"`

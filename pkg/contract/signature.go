@@ -93,6 +93,9 @@ type Signature struct {
 	LastCommit  string          `json:"last_commit,omitempty"`
 	Flaky       bool            `json:"flaky"`
 	Regressed   bool            `json:"regressed"`
+	// Tags are users' labels (rounds signatures tag), sorted; set by
+	// ingest, so that every event about the signature carries them.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Component is one input of a fingerprint.

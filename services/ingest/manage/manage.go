@@ -308,9 +308,10 @@ func Exported(r *signatures.Record) contract.ExportedSignature {
 // Detail is a record with its lifecycle, as show returns it.
 func Detail(r *signatures.Record) contract.SignatureDetail {
 	d := contract.SignatureDetail{
-		Signature: r.Signature, Tags: slices.Clone(r.Tags), FlakyReason: r.FlakyReason,
+		Signature: r.Signature, FlakyReason: r.FlakyReason,
 		PassesSinceFailure: r.PassesSinceFailure,
 	}
+	d.Tags = slices.Clone(r.Tags)
 	if mu := r.Mute; mu != nil {
 		d.Mute = &contract.MuteTerms{Until: mu.Until, UntilCount: mu.UntilOccurrences, Previous: mu.Previous, By: mu.By, Reason: mu.Reason, At: mu.At}
 	}

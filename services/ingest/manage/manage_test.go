@@ -375,6 +375,10 @@ func TestOperations(t *testing.T) {
 				if ev.Signature.Status != got.Status {
 					t.Errorf("event's signature is %s, want %s", ev.Signature.Status, got.Status)
 				}
+				// Every event carries the tags, so that report shows them.
+				if !slices.Equal(ev.Signature.Tags, got.Tags) {
+					t.Errorf("event's signature has tags %v, want %v", ev.Signature.Tags, got.Tags)
+				}
 			}
 		})
 	}

@@ -36,8 +36,6 @@ type Record struct {
 	// AuditSeq is the number of the last audit entry, trimmed ones
 	// included; status events are numbered by it.
 	AuditSeq int64 `json:"audit_seq,omitempty"`
-	// Tags are users' labels, sorted (see Tracker.Tag).
-	Tags []string `json:"tags,omitempty"`
 }
 
 // Mute is how long a signature stays muted.
@@ -183,6 +181,6 @@ func (r *Record) Clone() Record {
 		c.FailureRate = &fr
 	}
 	c.Audit = slices.Clone(r.Audit)
-	c.Tags = slices.Clone(r.Tags)
+	c.Signature.Tags = slices.Clone(r.Tags)
 	return c
 }

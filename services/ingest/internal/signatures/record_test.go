@@ -18,12 +18,12 @@ func TestCloneSharesNothing(t *testing.T) {
 			Test:       &contract.TestIdentity{Suite: "cart", Name: "TestAdd"},
 			Service:    &contract.ServiceIdentity{Name: "api"},
 			Components: []contract.Component{{Name: "type", Value: "E"}},
+			Tags:       []string{"a"},
 		},
 		Mute:        &Mute{By: "alice", At: at},
 		Resolution:  &Resolution{Commit: "abc", At: at},
 		FailureRate: &FailureRate{Failed: 1, Commits: 4},
 		Audit:       []AuditEntry{{Seq: 1, Actor: "alice"}},
-		Tags:        []string{"a"},
 	}
 	c := r.Clone()
 	if !reflect.DeepEqual(c, *r) {

@@ -51,6 +51,9 @@ func writeReport(b *strings.Builder, r *contract.ReportPublished) {
 	s, d := &r.Signature, &r.Diagnosis
 	fmt.Fprintf(b, "● report  %s  %s  %s  [%s] %d occurrence%s\n", r.Time.UTC().Format("2006-01-02 15:04:05Z"), s.Project, s.ID, s.Status, s.Occurrences, plural(s.Occurrences))
 	fmt.Fprintf(b, "  %s\n", oneLine(s.Title))
+	if len(s.Tags) > 0 {
+		fmt.Fprintf(b, "  tags:  %s\n", strings.Join(s.Tags, " "))
+	}
 	diagnoser := d.Diagnoser
 	if d.Model != "" {
 		diagnoser += " " + d.Model
@@ -82,6 +85,9 @@ func writeChange(b *strings.Builder, c *contract.SignatureChanged) {
 	}
 	fmt.Fprintf(b, "● %s  %s  %s  %s  [%s] %d occurrence%s\n", what, c.Time.UTC().Format("2006-01-02 15:04:05Z"), s.Project, s.ID, s.Status, s.Occurrences, plural(s.Occurrences))
 	fmt.Fprintf(b, "  %s\n", oneLine(s.Title))
+	if len(s.Tags) > 0 {
+		fmt.Fprintf(b, "  tags:  %s\n", strings.Join(s.Tags, " "))
+	}
 	if c.Reason != "" {
 		fmt.Fprintf(b, "  why:   %s\n", oneLine(c.Reason))
 	}

@@ -113,6 +113,9 @@ func RenderSummary(pages []sink.Page) []byte {
 			if s.Regressed {
 				flags = append(flags, "regressed")
 			}
+			if len(s.Tags) > 0 {
+				flags = append(flags, tags(s.Tags, cellCode))
+			}
 			fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %d | %s | %s |\n",
 				cellText(s.ID), linkTarget(p.File), cellCode(s.Project), cellText(title(s)), s.Occurrences, timestamp(s.LastSeen), strings.Join(flags, ", "))
 		}

@@ -67,6 +67,7 @@ func TestTheSummaryListsSignaturesByStatusThenLastSeen(t *testing.T) {
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	flaky := pageOf("s-new-old", contract.StatusNew, day, 2)
 	flaky.Signature.Flaky = true
+	flaky.Signature.Tags = []string{"checkout", "team:payments"}
 	got := string(RenderSummary([]sink.Page{
 		pageOf("s-resolved", contract.StatusResolved, day.Add(5*time.Hour), 9),
 		flaky,
@@ -88,7 +89,7 @@ func TestTheSummaryListsSignaturesByStatusThenLastSeen(t *testing.T) {
 | Signature | Project | Title | Occurrences | Last seen | Flags |
 | --- | --- | --- | --- | --- | --- |
 | [s-new-recent](shop/Err_s-new-recent.md) | ` + "`shop`" + ` | Title of s-new-recent | 1 | 2026-03-01T01:00:00Z |  |
-| [s-new-old](shop/Err_s-new-old.md) | ` + "`shop`" + ` | Title of s-new-old | 2 | 2026-03-01T00:00:00Z | flaky |
+| [s-new-old](shop/Err_s-new-old.md) | ` + "`shop`" + ` | Title of s-new-old | 2 | 2026-03-01T00:00:00Z | flaky, ` + "`checkout` `team:payments`" + ` |
 
 ## resolved (1)
 

@@ -117,6 +117,9 @@ func writeSignature(b *strings.Builder, sig contract.Signature) {
 	}
 	row("Flaky", yesNo(sig.Flaky))
 	row("Regressed", yesNo(sig.Regressed))
+	if len(sig.Tags) > 0 {
+		row("Tags", tags(sig.Tags, cellCode))
+	}
 	row("Fingerprint", fingerprint(sig, cellCode))
 }
 
@@ -569,4 +572,13 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// tags lists a signature's tags for a table cell, each in code.
+func tags(ts []string, code func(string) string) string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = code(t)
+	}
+	return strings.Join(out, " ")
 }

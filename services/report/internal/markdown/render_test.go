@@ -174,6 +174,7 @@ func assertionFailure() contract.DiagnosisCompleted {
 			FirstCommit: "4e1d2a9",
 			LastCommit:  "b77c0f3",
 			Regressed:   true,
+			Tags:        []string{"checkout", "team:payments"},
 		},
 		Diagnosis: contract.Diagnosis{
 			Category: "assertion",
