@@ -142,6 +142,12 @@ func (u *Diagnosing) OnSignatureChanged(ctx context.Context, ev *contract.Signat
 		case decision.Cancel:
 			return nil
 		case !decision.Diagnose:
+			if old != nil && priority.Critical && !old.Priority.Critical {
+				// Tagged critical while it waits: it goes first now.
+				bumped := *old
+				bumped.Priority.Critical = true
+				return &bumped
+			}
 			return old
 		}
 		next := triage.Merge(old, triage.NewPending(ev, priority, decision.Reason, now))

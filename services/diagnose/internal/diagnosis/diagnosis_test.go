@@ -426,6 +426,30 @@ func TestWaitingSignaturesAreDiagnosedMostUrgentFirst(t *testing.T) {
 	}
 }
 
+func TestASignatureTaggedCriticalWhileWaitingGoesFirst(t *testing.T) {
+	f := newFixture(t, "", nil)
+	regressed := event("regressed", contract.ChangeRegressed, 2, contract.StatusRegressed)
+	frequent := event("frequent", contract.ChangeRecurred, 64, contract.StatusNew)
+	rare := event("rare", contract.ChangeDetected, 1, contract.StatusNew)
+	// Tagged by a user while it waits: a tag change is not diagnosed by
+	// itself, but makes what waits critical; the tag is in any case.
+	tagged := event("rare", contract.ChangeTagged, 1, contract.StatusNew)
+	tagged.Occurrence = nil
+	tagged.Signature.Tags = []string{"Critical", "payments"}
+	// Tagged while nothing waits: nothing is queued.
+	idle := event("idle", contract.ChangeTagged, 3, contract.StatusDiagnosed)
+	idle.Occurrence = nil
+	idle.Signature.Tags = []string{"critical"}
+	for _, ev := range []*contract.SignatureChanged{regressed, frequent, rare, tagged, idle} {
+		f.deliver(t, ev)
+	}
+	f.mustWork(t)
+	want := []string{"rare", "regressed", "frequent"}
+	if got := f.diagnoser.diagnosed(); !reflect.DeepEqual(got, want) {
+		t.Errorf("diagnosed in the order %v, want %v", got, want)
+	}
+}
+
 func TestAnEventDuringADiagnosisIsMergedAndTriagedAgainAfterIt(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -5,6 +5,7 @@ package triage
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,10 +120,11 @@ type Priority struct {
 
 // PriorityOf is the priority of the signature of ev, given whether it was
 // diagnosed before and whether any of its recent occurrences is tagged
-// critical.
+// critical. A signature a user tagged critical (rounds signatures tag) is
+// critical too.
 func PriorityOf(ev *contract.SignatureChanged, diagnosedBefore, critical bool) Priority {
 	return Priority{
-		Critical:    critical,
+		Critical:    critical || TaggedCritical(&ev.Signature),
 		Regressed:   ev.Change == contract.ChangeRegressed,
 		New:         !diagnosedBefore,
 		Occurrences: ev.Signature.Occurrences,
@@ -166,6 +168,12 @@ func compareBool(a, b bool) int {
 		return -1
 	}
 	return 0
+}
+
+// TaggedCritical reports whether a user tagged the signature critical, in
+// any case.
+func TaggedCritical(sig *contract.Signature) bool {
+	return slices.ContainsFunc(sig.Tags, func(tag string) bool { return strings.EqualFold(tag, "critical") })
 }
 
 // Critical reports whether a failure is tagged critical: its attribute

@@ -179,6 +179,29 @@ func TestCritical(t *testing.T) {
 	}
 }
 
+func TestPriorityOfASignatureTaggedCritical(t *testing.T) {
+	tests := []struct {
+		name     string
+		tags     []string
+		critical bool
+		want     bool
+	}{
+		{"no tags, no critical occurrence", nil, false, false},
+		{"a critical occurrence", nil, true, true},
+		{"tagged critical by a user", []string{"payments", "critical"}, false, true},
+		{"tagged in another case", []string{"CRITICAL"}, false, true},
+		{"a tag that only contains the word", []string{"critical-path", "noncritical"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := &contract.SignatureChanged{Change: contract.ChangeDetected, Signature: contract.Signature{Tags: tt.tags}}
+			if got := PriorityOf(ev, false, tt.critical).Critical; got != tt.want {
+				t.Errorf("critical = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestMerge(t *testing.T) {
 	first := NewPending(ev(contract.ChangeDetected, contract.StatusNew, 1), Priority{New: true, Occurrences: 1}, "detected", now)
 	if first.Event.Occurrence != nil || first.Version != 1 || first.Regression != 0 {
