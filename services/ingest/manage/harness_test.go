@@ -25,21 +25,32 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // env is a real ingest on an embedded JetStream with a Badger in a temp
 // dir, its Manager, and a watch on the signature events it publishes.
 type env struct {
-	t       *testing.T
-	url     string
-	dataDir string
-	ing     *ingest.Service
-	m       *manage.Manager
-	client  *client.Client
-	js      jetstream.JetStream
-	events  chan contract.SignatureChanged
-	stop    func()
-	n       int
+	t *testing.T
+	// stormWait is ingest's --ingest-storm-wait; 0 unless a test sets it
+	// before start.
+	stormWait time.Duration
+	url       string
+	dataDir   string
+	ing       *ingest.Service
+	m         *manage.Manager
+	client    *client.Client
+	js        jetstream.JetStream
+	events    chan contract.SignatureChanged
+	stop      func()
+	n         int
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, url: natstest.Start(t), dataDir: t.TempDir()}
+	return newEnvWaiting(t, 0)
+}
+
+// newEnvWaiting is newEnv with events of a run's failures waiting up to
+// stormWait for the run's report; the clock stands still, so they wait
+// until it comes.
+func newEnvWaiting(t *testing.T, stormWait time.Duration) *env {
+	t.Helper()
+	e := &env{t: t, url: natstest.Start(t), dataDir: t.TempDir(), stormWait: stormWait}
 	nc, js := natstest.Connect(t, e.url)
 	e.js = js
 	var err error
@@ -75,8 +86,9 @@ func (e *env) start() {
 	cfg.DataDir = e.dataDir
 	cfg.Now = func() time.Time { return t0 }
 	cfg.AutoResolveAfter = 0
-	// Events do not wait for run reports: the clock stands still.
-	cfg.StormWait = 0
+	// Events do not wait for run reports unless a test asks: the clock
+	// stands still.
+	cfg.StormWait = e.stormWait
 	ing, err := ingest.New(cfg, messaging.URLDialer(e.url, 10*time.Second, logging.Discard()), logging.Discard())
 	if err != nil {
 		e.t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -540,10 +541,7 @@ func (c *Consumer) stage(b *store.Batch, u *signatures.Unit) (storms int64, err 
 	budget := maxBatchReleased
 	for _, rel := range u.Releases {
 		released[rel.Run] = rel.Storm
-		var edit func([]byte) ([]byte, error)
-		if rel.Storm {
-			edit = markStorm
-		}
+		edit := c.releaseEdit(rel.Storm)
 		held, err := c.store.Held(rel.Run)
 		if err != nil {
 			return storms, err
@@ -601,18 +599,35 @@ func (c *Consumer) stage(b *store.Batch, u *signatures.Unit) (storms int64, err 
 	return storms, nil
 }
 
-// markStorm flags an encoded signature event as part of a storm.
-func markStorm(data []byte) ([]byte, error) {
-	var ev contract.SignatureChanged
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, fmt.Errorf("decode held signature event: %w", err)
+// releaseEdit returns what a held event goes through when it is released:
+// flagged as a storm's when its run was one, and brought up to the
+// signature's status and tags as they are now. A user may have muted or
+// resolved the signature while the event waited; the event announced
+// then must not make diagnose take up what the user set aside, nor report
+// show a status that no longer holds. It runs on the loop, which owns the
+// tracker.
+func (c *Consumer) releaseEdit(storm bool) func([]byte) ([]byte, error) {
+	return func(data []byte) ([]byte, error) {
+		var ev contract.SignatureChanged
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return nil, fmt.Errorf("decode held signature event: %w", err)
+		}
+		changed := storm && !ev.Storm
+		ev.Storm = ev.Storm || storm
+		if rec, ok := c.tracker.Get(ev.Signature.Project, ev.Signature.ID); ok &&
+			(rec.Status != ev.Signature.Status || !slices.Equal(rec.Tags, ev.Signature.Tags)) {
+			ev.Signature.Status, ev.Signature.Tags = rec.Status, rec.Tags
+			changed = true
+		}
+		if !changed {
+			return data, nil
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("encode signature event: %w", err)
+		}
+		return data, nil
 	}
-	ev.Storm = true
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return nil, fmt.Errorf("encode signature event: %w", err)
-	}
-	return data, nil
 }
 
 // sweep applies the passing of time.
