@@ -402,6 +402,7 @@ if [[ $steps == *" kills "* || $steps == *" update "* ]]; then
 	bring_up || true
 	base_failures=$(stream_msgs "$MON" ROUNDS_FAILURES)
 	base_signatures=$(stream_msgs "$MON" ROUNDS_SIGNATURES)
+	base_diagnoses=$(stream_msgs "$MON" ROUNDS_DIAGNOSES)
 	generate "$tmp/load" load load "$N" "$SIGS" 0
 	info "publishing $N failures of $SIGS signatures in $CHUNKS files; killing diagnose, then ingest, midway"
 	publish_chunks "$URL" load "$tmp/load" 0.7 &
@@ -411,33 +412,45 @@ if [[ $steps == *" kills "* || $steps == *" update "* ]]; then
 	# and once started again, in the middle of the backlog it found.
 	killed=()
 	mid=0 # kills that came in the middle
-	# kill_service SERVICE STREAM BASE: a kill is in the middle when files
-	# were still being published, or when the dead service left messages it
-	# had not acked: the ack floor read after the kill, which a dead process
-	# cannot move, is below the stream's end.
+	# kill_service SERVICE STREAM BASE [CONTAINER]: a kill is in the middle
+	# when files were still being published, or when the dead service left
+	# work undone: messages it had not acked (the ack floor read after the
+	# kill, which a dead process cannot move, is below the stream's end) or,
+	# for diagnose, whose handler only queues in Badger and acks, signatures
+	# queued and not yet diagnosed.
 	kill_service() {
-		local acked total inflight done
+		local acked total inflight done cid
+		# docker-compose takes the better part of a second to name the
+		# container: ask it before the reading, not between it and the kill.
+		cid=${4:-$(container dc "$1")}
 		read -r acked total inflight <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
 		done=$(chunks_done "$tmp/load")
-		docker kill "$(container dc "$1")" >/dev/null
-		local after end
+		docker kill "$cid" >/dev/null
+		local after end left=0 state
 		read -r after end _ <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
-		killed+=("$1 with $acked of $total acked, $inflight in flight, $done of $CHUNKS files published; $after of $end acked once dead")
-		if [ "$done" -lt "$CHUNKS" ] || [ "$after" -lt "$end" ]; then mid=$((mid + 1)); fi
+		state="$after of $end acked once dead"
+		if [ "$1" = diagnose ]; then
+			local diagnosed=$(($(stream_msgs "$MON" ROUNDS_DIAGNOSES) - base_diagnoses))
+			state+=", $diagnosed of $SIGS diagnosed"
+			[ "$diagnosed" -lt "$SIGS" ] && left=1
+		fi
+		killed+=("$1 with $acked of $total acked, $inflight in flight, $done of $CHUNKS files published; $state")
+		if [ "$done" -lt "$CHUNKS" ] || [ "$after" -lt "$end" ] || [ "$left" = 1 ]; then mid=$((mid + 1)); fi
 	}
 	# restart_and_kill SERVICE STREAM BASE: starts the service and kills it
 	# as soon as it has acked part of its backlog (or, too late, all of it).
 	restart_and_kill() {
-		local acked floor deadline=$((SECONDS + 60))
+		local acked floor cid deadline=$((SECONDS + 60))
+		cid=$(container dc "$1")
 		read -r floor _ _ <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
-		docker start "$(container dc "$1")" >/dev/null
+		docker start "$cid" >/dev/null
 		while [ $SECONDS -lt $deadline ]; do
 			read -r acked _ _ <<<"$(consumer_nums "$MON" "$2" "$1" "$3")"
 			if [ "$acked" -gt "$floor" ]; then break; fi
 			sleep 0.02
 		done
-		kill_service "$1" "$2" "$3"
-		docker start "$(container dc "$1")" >/dev/null
+		kill_service "$1" "$2" "$3" "$cid"
+		docker start "$cid" >/dev/null
 	}
 	WAIT_STEP=0.05 wait_until 60 "the first failures" stream_above "$MON" ROUNDS_FAILURES "$base_failures" || true
 	kill_service diagnose ROUNDS_SIGNATURES "$base_signatures"
