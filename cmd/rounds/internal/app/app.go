@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/rounds-dev/rounds/pkg/httpserver"
 	"github.com/rounds-dev/rounds/pkg/messaging"
 	"github.com/rounds-dev/rounds/pkg/natsserver"
+	"github.com/rounds-dev/rounds/pkg/presence"
 	"github.com/rounds-dev/rounds/services/diagnose"
 	"github.com/rounds-dev/rounds/services/ingest"
 	"github.com/rounds-dev/rounds/services/report"
@@ -38,6 +40,9 @@ const (
 
 // Config is the root configuration; each service's own config is embedded.
 type Config struct {
+	// Version is the rounds binary's version, announced with each service
+	// (package presence).
+	Version string
 	// NATSURL is the external server; empty runs the embedded one (only
 	// for TargetAll).
 	NATSURL string
@@ -162,7 +167,7 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 			return err
 		}
 		running.Ingest = svc
-		runners = append(runners, svc)
+		runners = append(runners, svc, announce(cfg, ingest.Name, svc.Ready, conns, dial, log))
 		checks.Add(ingest.Name, svc.Ready)
 		m.WatchIngest(svc)
 	}
@@ -175,7 +180,7 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 		if err != nil {
 			return err
 		}
-		runners = append(runners, svc)
+		runners = append(runners, svc, announce(cfg, diagnose.Name, svc.Ready, conns, dial, log))
 		checks.Add(diagnose.Name, svc.Ready)
 	}
 	if target == TargetAll || target == TargetReport {
@@ -184,7 +189,7 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 		if err != nil {
 			return err
 		}
-		runners = append(runners, svc)
+		runners = append(runners, svc, announce(cfg, report.Name, svc.Ready, conns, dial, log))
 		checks.Add(report.Name, svc.Ready)
 		m.WatchSinks(func() map[string]metrics.SinkCounts {
 			out := map[string]metrics.SinkCounts{}
@@ -234,6 +239,13 @@ func Run(ctx context.Context, target string, cfg Config, log *slog.Logger, out i
 	return nil
 }
 
+// announce returns what registers service as a NATS micro service for as
+// long as the process runs, so that `rounds status` and `nats micro ls`
+// find it. Its connection counts as the service's.
+func announce(cfg Config, service string, ready func(context.Context) error, conns *connections, dial messaging.Dialer, log *slog.Logger) runner {
+	return presence.New(presence.Config{Service: service, Version: cfg.Version, Ready: ready}, conns.dialer(service, dial), log)
+}
+
 // connections keeps the NATS connections each service dials, for the
 // readiness check: a service is ready once it has dialed and while every
 // connection it dialed is connected.
@@ -246,7 +258,9 @@ type connections struct {
 // dialer registers service and returns dial wrapped to keep what it dials.
 func (c *connections) dialer(service string, dial messaging.Dialer) messaging.Dialer {
 	c.mu.Lock()
-	c.services = append(c.services, service)
+	if !slices.Contains(c.services, service) {
+		c.services = append(c.services, service)
+	}
 	c.mu.Unlock()
 	return func(ctx context.Context, name string) (*nats.Conn, error) {
 		nc, err := dial(ctx, name)

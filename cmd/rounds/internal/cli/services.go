@@ -22,6 +22,7 @@ func runAll(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	secrets(env, cfg)
+	cfg.Version = env.Version
 	return app.Run(ctx, app.TargetAll, *cfg, log, env.Stdout, app.Hooks{})
 }
 
@@ -42,6 +43,7 @@ func runService(target string) func(ctx context.Context, env Env, args []string)
 			return err
 		}
 		secrets(env, cfg)
+		cfg.Version = env.Version
 		return app.Run(ctx, target, *cfg, log, env.Stdout, app.Hooks{})
 	}
 }

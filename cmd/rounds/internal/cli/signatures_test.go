@@ -263,7 +263,7 @@ func TestSignaturesCommands(t *testing.T) {
 		if res.code != 0 {
 			t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
 		}
-		for _, want := range []string{contract.ManageServiceName, contract.StreamFailures, "ingest", "diagnose", "Dead letters: none", "Signatures: 2: 2 diagnosed"} {
+		for _, want := range []string{contract.ManageServiceName, "rounds-ingest", "rounds-diagnose", "rounds-report", "READY", contract.StreamFailures, "Dead letters: none", "Signatures: 2: 2 diagnosed"} {
 			if !strings.Contains(res.stdout, want) {
 				t.Errorf("status lacks %q:\n%s", want, res.stdout)
 			}
@@ -282,8 +282,21 @@ func TestSignaturesCommands(t *testing.T) {
 		if failures == nil || failures.Messages != 3 || len(failures.Consumers) == 0 || failures.Consumers[0].Pending != 0 {
 			t.Errorf("failures stream %+v; want 3 messages, consumed", failures)
 		}
-		if len(st.Services) != 1 || st.Services[0].Requests == 0 || st.SignaturesTotal != 2 {
-			t.Errorf("services %+v, %d signatures; want the management API, used, and 2", st.Services, st.SignaturesTotal)
+		// One process runs every service: each announces itself, ready,
+		// next to the management API (which says nothing of readiness).
+		ready := map[string]bool{}
+		for _, s := range st.Services {
+			switch {
+			case s.Name == contract.ManageServiceName:
+				if s.Requests == 0 || s.Ready != nil {
+					t.Errorf("management API %+v; want used, without readiness", s)
+				}
+			case s.Ready != nil && *s.Ready && s.Problem == "":
+				ready[s.Name] = true
+			}
+		}
+		if len(st.Services) != 4 || !ready["rounds-ingest"] || !ready["rounds-diagnose"] || !ready["rounds-report"] || st.SignaturesTotal != 2 {
+			t.Errorf("services %+v, %d signatures; want the management API and ingest, diagnose and report ready, and 2", st.Services, st.SignaturesTotal)
 		}
 	})
 }

@@ -43,6 +43,10 @@ type serviceStatus struct {
 	Endpoints   int    `json:"endpoints"`
 	Requests    int    `json:"requests"`
 	Errors      int    `json:"errors"`
+	// Ready is what a Rounds service instance says of itself in its stats
+	// (contract.ServiceStatus); nil for a service that does not say.
+	Ready   *bool  `json:"ready,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 type streamStatus struct {
@@ -156,6 +160,10 @@ func discover(ctx context.Context, nc *nats.Conn, wait time.Duration) ([]service
 		for _, e := range byID[in.ID].Endpoints {
 			s.Requests += e.NumRequests
 			s.Errors += e.NumErrors
+			var st contract.ServiceStatus
+			if len(e.Data) > 0 && json.Unmarshal(e.Data, &st) == nil && st.Service != "" {
+				s.Ready, s.Problem = &st.Ready, st.Problem
+			}
 		}
 		out = append(out, s)
 	}
@@ -248,9 +256,17 @@ func printStatus(w io.Writer, rep statusReport) {
 		fmt.Fprintln(w, "  none answered")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  NAME\tVERSION\tID\tENDPOINTS\tREQUESTS\tERRORS")
+		fmt.Fprintln(tw, "  NAME\tVERSION\tID\tREADY\tENDPOINTS\tREQUESTS\tERRORS")
 		for _, s := range rep.Services {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\n", s.Name, s.Version, s.ID, s.Endpoints, s.Requests, s.Errors)
+			ready := "-"
+			switch {
+			case s.Ready == nil:
+			case *s.Ready:
+				ready = "yes"
+			default:
+				ready = "no: " + s.Problem
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%d\n", s.Name, s.Version, s.ID, ready, s.Endpoints, s.Requests, s.Errors)
 		}
 		tw.Flush()
 	}
