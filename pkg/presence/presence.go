@@ -60,17 +60,30 @@ func (a *Announcer) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("presence of %s: %w", a.cfg.Service, err)
 	}
-	defer func() { _ = nc.Drain() }()
 	svc, err := Serve(nc, a.cfg)
 	if err != nil {
+		nc.Close()
 		return err
 	}
 	<-ctx.Done()
 	if err := svc.Stop(); err != nil {
 		a.log.Warn("could not deregister", "error", err)
 	}
+	// Answer what came before the stop, then go: once Run returns, no
+	// request finds the service.
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return nil
+	}
+	for deadline := time.Now().Add(drainWait); !nc.IsClosed() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	nc.Close()
 	return nil
 }
+
+// drainWait bounds how long Run waits for its connection to drain.
+const drainWait = 5 * time.Second
 
 // Serve registers the micro service of cfg.Service on nc and returns it;
 // the caller stops it.
