@@ -2,6 +2,8 @@ package markdown
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +127,13 @@ func TestTheSinkRewritesThePageInPlace(t *testing.T) {
 	body, _ := os.ReadFile(filepath.Join(dir, "shop", "Err_s1.md"))
 	if !strings.Contains(string(body), "| Status | resolved |") || !strings.Contains(string(body), `| resolved | 1 | fixed \| by hand |`) {
 		t.Errorf("page:\n%s", body)
+	}
+	// The summary waits for the runner to settle the sink.
+	if _, err := os.Stat(filepath.Join(dir, SummaryName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("summary written on delivery (%v); want it written on Settle", err)
+	}
+	if err := s.Settle(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	if summary, _ := os.ReadFile(filepath.Join(dir, SummaryName)); !strings.Contains(string(summary), "## resolved (1)") {
 		t.Errorf("summary:\n%s", summary)

@@ -14,9 +14,11 @@ type Pages interface {
 }
 
 // Sink keeps one markdown file per signature and summary.md under a
-// reports directory. Every delivery rewrites the signature's page and the
-// summary from the state as it is then, so a repeated delivery writes the
-// same bytes and deliveries that queued up coalesce.
+// reports directory. Every delivery rewrites the signature's page from the
+// state as it is then, so a repeated delivery writes the same bytes and
+// deliveries that queued up coalesce. The summary, rendered from every
+// page, is rewritten when the runner settles the sink (sink.Settler): once
+// per burst of deliveries rather than once per delivery.
 type Sink struct {
 	dir   string
 	pages Pages
@@ -31,7 +33,7 @@ func (s *Sink) Name() string { return sink.Markdown }
 // Wants every delivery: each changes the page or the summary.
 func (s *Sink) Wants(*sink.Delivery) bool { return true }
 
-// Deliver rewrites the page of d's signature and the summary.
+// Deliver rewrites the page of d's signature.
 func (s *Sink) Deliver(_ context.Context, d *sink.Delivery) error {
 	p, err := s.pages.Page(d.SignatureID)
 	if err != nil {
@@ -40,15 +42,17 @@ func (s *Sink) Deliver(_ context.Context, d *sink.Delivery) error {
 	if p == nil {
 		return fmt.Errorf("%w: signature %s has no page", sink.ErrPermanent, d.SignatureID)
 	}
-	if _, err := Write(s.dir, p.File, RenderPage(*p)); err != nil {
-		return err
-	}
+	_, err = Write(s.dir, p.File, RenderPage(*p))
+	return err
+}
+
+// Settle rewrites summary.md from every page; with no page yet, there is
+// nothing to sum up and nothing is written.
+func (s *Sink) Settle(context.Context) error {
 	pages, err := s.pages.Pages()
-	if err != nil {
+	if err != nil || len(pages) == 0 {
 		return err
 	}
-	if _, err := Write(s.dir, SummaryName, RenderSummary(pages)); err != nil {
-		return err
-	}
-	return nil
+	_, err = Write(s.dir, SummaryName, RenderSummary(pages))
+	return err
 }

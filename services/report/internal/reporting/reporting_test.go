@@ -75,7 +75,46 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// settleWatch is the markdown sink, watched: it counts deliveries and the
+// deliveries its last completed Settle covered, so that a test can wait
+// for summary.md to be written after the last page.
+type settleWatch struct {
+	*markdown.Sink
+	mu                  sync.Mutex
+	delivered, coverage int
+}
+
+func (w *settleWatch) Deliver(ctx context.Context, d *sink.Delivery) error {
+	err := w.Sink.Deliver(ctx, d)
+	if err == nil {
+		w.mu.Lock()
+		w.delivered++
+		w.mu.Unlock()
+	}
+	return err
+}
+
+func (w *settleWatch) Settle(ctx context.Context) error {
+	w.mu.Lock()
+	covers := w.delivered
+	w.mu.Unlock()
+	err := w.Sink.Settle(ctx)
+	if err == nil {
+		w.mu.Lock()
+		w.coverage = covers
+		w.mu.Unlock()
+	}
+	return err
+}
+
+func (w *settleWatch) settled() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.coverage == w.delivered
+}
+
 type fixture struct {
+	markdown   *settleWatch
 	uc         *Reporting
 	store      *store.Store
 	publisher  *fakePublisher
@@ -97,7 +136,8 @@ func newFixture(t *testing.T, extra ...sink.Sink) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: store.New(db), publisher: &fakePublisher{}, stdout: &syncBuffer{}, reportsDir: t.TempDir()}
-	f.sinks = append([]sink.Sink{markdown.NewSink(f.reportsDir, f.store), console.New(f.stdout)}, extra...)
+	f.markdown = &settleWatch{Sink: markdown.NewSink(f.reportsDir, f.store)}
+	f.sinks = append([]sink.Sink{f.markdown, console.New(f.stdout)}, extra...)
 	var names []string
 	for _, s := range f.sinks {
 		names = append(names, s.Name())
@@ -176,12 +216,16 @@ func (f *fixture) change(t *testing.T, ev *contract.SignatureChanged) {
 	}
 }
 
-// settle waits until the named sinks' outboxes are empty.
+// settle waits until the named sinks' outboxes are empty and, for
+// markdown, summary.md is written after the last page.
 func (f *fixture) settle(t *testing.T, names ...string) {
 	t.Helper()
 	eventually(t, "outboxes "+strings.Join(names, ", ")+" drained", func() bool {
 		for _, n := range names {
 			if p, err := f.store.Pending(n); err != nil || p > 0 {
+				return false
+			}
+			if n == sink.Markdown && !f.markdown.settled() {
 				return false
 			}
 		}

@@ -19,6 +19,20 @@ type Queue interface {
 	Retry(sink string, d *Delivery) error
 }
 
+// Settler is a sink with work that sums up many deliveries, such as a
+// summary of every signature: rather than once per delivery, the runner
+// calls Settle once its outbox is drained for now, at most MaxUnsettled
+// after a delivery while deliveries keep coming, and once at start (a
+// crash may have come between a delivery and its settling). An error is
+// retried a second later.
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
+// MaxUnsettled is how long a settler's deliveries wait at most for their
+// Settle while its outbox stays busy.
+const MaxUnsettled = 5 * time.Second
+
 // Runner drains each sink's outbox in its own goroutine, oldest delivery
 // first, so a sink that keeps failing delays only its own deliveries.
 type Runner struct {
@@ -31,6 +45,9 @@ type Runner struct {
 	// attempt (n from 1); tests shorten them.
 	Now     func() time.Time
 	Backoff func(n int) time.Duration
+	// MaxUnsettled bounds how long a Settler's deliveries wait for Settle
+	// while its outbox stays busy.
+	MaxUnsettled time.Duration
 }
 
 // NewRunner returns a runner of sinks over queue, counting into stats.
@@ -39,7 +56,7 @@ func NewRunner(queue Queue, sinks []Sink, stats *Counters, log *slog.Logger) *Ru
 	for _, s := range sinks {
 		wake[s.Name()] = make(chan struct{}, 1)
 	}
-	return &Runner{queue: queue, sinks: sinks, stats: stats, log: log, wake: wake, Now: time.Now, Backoff: Backoff}
+	return &Runner{queue: queue, sinks: sinks, stats: stats, log: log, wake: wake, Now: time.Now, Backoff: Backoff, MaxUnsettled: MaxUnsettled}
 }
 
 // Backoff is the default wait after the n-th failed attempt: 1s doubling
@@ -75,12 +92,30 @@ func (r *Runner) Run(ctx context.Context) {
 func (r *Runner) drain(ctx context.Context, s Sink) {
 	name := s.Name()
 	log := r.log.With("sink", name)
+	settler, _ := s.(Settler)
+	// unsettled is when the first delivery not settled yet was made; at
+	// start, whatever a crash left.
+	var unsettled time.Time
+	if settler != nil {
+		unsettled = r.Now()
+	}
 	for ctx.Err() == nil {
 		d, err := r.queue.Head(name)
 		if err != nil {
 			log.Error("reading outbox", "err", err)
 			r.wait(ctx, name, time.Second)
 			continue
+		}
+		idle := d == nil || d.NextAttempt.After(r.Now())
+		if !unsettled.IsZero() && (idle || r.Now().Sub(unsettled) >= r.MaxUnsettled) {
+			if err := settler.Settle(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Warn("settling failed; will retry", "err", err)
+					r.wait(ctx, name, time.Second)
+				}
+				continue
+			}
+			unsettled = time.Time{}
 		}
 		if d == nil {
 			r.wait(ctx, name, -1)
@@ -90,25 +125,29 @@ func (r *Runner) drain(ctx context.Context, s Sink) {
 			r.wait(ctx, name, wait)
 			continue
 		}
-		r.deliver(ctx, s, d, log)
+		if r.deliver(ctx, s, d, log) && settler != nil && unsettled.IsZero() {
+			unsettled = r.Now()
+		}
 	}
 }
 
-func (r *Runner) deliver(ctx context.Context, s Sink, d *Delivery, log *slog.Logger) {
+// deliver makes one attempt at d and reports whether the sink took it.
+func (r *Runner) deliver(ctx context.Context, s Sink, d *Delivery, log *slog.Logger) bool {
 	name := s.Name()
 	err := s.Deliver(ctx, d)
 	if err != nil && ctx.Err() != nil {
-		return // stopping: the delivery stays pending
+		return false // stopping: the delivery stays pending
 	}
 	log = log.With("key", d.Key, "signature_id", d.SignatureID)
 	switch {
 	case err == nil:
 		if err := r.queue.Done(name, d); err != nil {
 			log.Error("recording delivery", "err", err)
-			return
+			return true
 		}
 		r.stats.delivered(name)
 		log.Debug("delivered")
+		return true
 	case errors.Is(err, ErrPermanent):
 		r.stats.failed(name, true)
 		log.Error("sink refused the delivery; dropping it", "err", err, "attempts", d.Attempts+1)
@@ -125,6 +164,7 @@ func (r *Runner) deliver(ctx context.Context, s Sink, d *Delivery, log *slog.Log
 			log.Error("recording retry", "err", err)
 		}
 	}
+	return false
 }
 
 // wait returns after d (forever when negative), when the sink is notified
