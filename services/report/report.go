@@ -108,7 +108,9 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	}()
 	s.open.Store(true)
 	defer s.open.Store(false)
-	st := store.New(db)
+	// A message comes again at most within its stream's max age; the
+	// marks that drop a redelivery are kept twice that.
+	st := store.New(db).ExpireMarks(2 * s.cfg.Streams.MaxAge)
 	sinks, err := s.sinks(st)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)

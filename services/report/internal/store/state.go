@@ -100,7 +100,7 @@ func (s *Store) Commit(c sink.Change) error {
 			if err := txn.Set(reportKey(c.DiagnosisID), report); err != nil {
 				return err
 			}
-		} else if err := txn.Set(seenKey(c.EventID), nil); err != nil {
+		} else if err := s.setMark(txn, seenKey(c.EventID)); err != nil {
 			return err
 		}
 		if err := txn.Set(pageKey(c.Page.Signature.ID), page); err != nil {
@@ -196,7 +196,7 @@ func (s *Store) Done(name string, d *sink.Delivery) error {
 		if err := txn.Delete(outboxKey(name, d.Seq)); err != nil {
 			return err
 		}
-		return txn.Set(deliveredKey(name, d.Key), nil)
+		return s.setMark(txn, deliveredKey(name, d.Key))
 	})
 	if err != nil {
 		return fmt.Errorf("record delivery %s to %s: %w", d.Key, name, err)

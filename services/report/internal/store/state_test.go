@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/services/report/internal/sink"
 	"github.com/rounds-dev/rounds/services/report/internal/store"
@@ -95,5 +96,68 @@ func TestIssuesAndPagesRoundTrip(t *testing.T) {
 	pages, err := s.Pages()
 	if err != nil || len(pages) != 1 || pages[0].File != "shop/x_s1.md" || len(pages[0].History) != 1 {
 		t.Errorf("Pages = %+v, %v", pages, err)
+	}
+}
+
+// The marks that drop redelivered events and repeated deliveries expire
+// when asked to (report keeps them twice the streams' max age); the
+// report of a diagnosis and the page never do.
+func TestMarksExpireWhenAskedAndTheStateDoesNot(t *testing.T) {
+	tests := []struct {
+		name string
+		ttl  time.Duration
+	}{
+		{name: "kept forever by default", ttl: 0},
+		{name: "kept for two weeks", ttl: 14 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openDB(t, t.TempDir())
+			s := store.New(db)
+			if tt.ttl > 0 {
+				s = s.ExpireMarks(tt.ttl)
+			}
+			before := time.Now()
+			if err := s.Commit(change("e1", sink.Markdown)); err != nil {
+				t.Fatal(err)
+			}
+			d, err := s.Head(sink.Markdown)
+			if err != nil || d == nil {
+				t.Fatalf("head %v, %v", d, err)
+			}
+			if err := s.Done(sink.Markdown, d); err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			expiry := map[string]uint64{}
+			err = db.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.DefaultIteratorOptions)
+				defer it.Close()
+				for it.Rewind(); it.Valid(); it.Next() {
+					expiry[string(it.Item().Key())] = it.Item().ExpiresAt()
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for key, want := range map[string]bool{"seen/e1": true, "delivered/markdown/e1": true, "page/s1": false} {
+				at, ok := expiry[key]
+				switch {
+				case !ok:
+					t.Errorf("%s missing; keys %v", key, expiry)
+				case !want || tt.ttl == 0:
+					if at != 0 {
+						t.Errorf("%s expires at %d, want never", key, at)
+					}
+				case at < uint64(before.Add(tt.ttl).Unix()) || at > uint64(after.Add(tt.ttl).Unix())+1:
+					t.Errorf("%s expires at %s, want %s from now", key, time.Unix(int64(at), 0), tt.ttl)
+				}
+			}
+			// Within its time, a mark still drops the repeat.
+			if seen, err := s.Seen("e1"); err != nil || !seen {
+				t.Errorf("Seen(e1) = %v, %v; want true", seen, err)
+			}
+		})
 	}
 }

@@ -6,16 +6,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rounds-dev/rounds/pkg/contract"
 )
 
 // Store is report's Badger state.
-type Store struct{ db *badger.DB }
+type Store struct {
+	db *badger.DB
+	// markTTL is how long the marks that make handling idempotent (an
+	// event seen, a delivery made) are kept; 0 keeps them forever.
+	markTTL time.Duration
+}
 
 // New wraps an open database.
 func New(db *badger.DB) *Store { return &Store{db: db} }
+
+// ExpireMarks keeps the marks of events seen and deliveries made for ttl
+// rather than forever, and returns s. A mark only has to outlive the
+// event's redeliveries: past its stream's max age, no message comes again.
+func (s *Store) ExpireMarks(ttl time.Duration) *Store {
+	s.markTTL = ttl
+	return s
+}
+
+// setMark writes an empty mark under key, expiring after markTTL.
+func (s *Store) setMark(txn *badger.Txn, key []byte) error {
+	e := badger.NewEntry(key, nil)
+	if s.markTTL > 0 {
+		e = e.WithTTL(s.markTTL)
+	}
+	return txn.SetEntry(e)
+}
 
 func reportKey(diagnosisID string) []byte { return []byte("report/" + diagnosisID) }
 
