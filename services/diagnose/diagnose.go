@@ -184,7 +184,9 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("diagnose: close badger: %w", cerr)
 		}
 	}()
-	st := store.New(db)
+	// A message comes again at most within its stream's max age; the
+	// marks that drop a redelivery are kept twice that.
+	st := store.New(db).ExpireHandled(2 * s.cfg.Streams.MaxAge)
 	diagnoser, err := s.diagnoser(st)
 	if err != nil {
 		return err

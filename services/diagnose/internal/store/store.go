@@ -23,10 +23,23 @@ import (
 const maxConflicts = 100
 
 // Store is diagnose's Badger state.
-type Store struct{ db *badger.DB }
+type Store struct {
+	db *badger.DB
+	// handledTTL is how long the marks of events handled are kept; 0
+	// keeps them forever.
+	handledTTL time.Duration
+}
 
 // New wraps an open database.
 func New(db *badger.DB) *Store { return &Store{db: db} }
+
+// ExpireHandled keeps the marks of signature events handled for ttl rather
+// than forever, and returns s. A mark only has to outlive the event's
+// redeliveries: past its stream's max age, no message comes again.
+func (s *Store) ExpireHandled(ttl time.Duration) *Store {
+	s.handledTTL = ttl
+	return s
+}
 
 func handledKey(eventID string) []byte { return []byte("handled/" + eventID) }
 func diagnosisKey(project, sigID string) []byte {
@@ -149,7 +162,11 @@ func (s *Store) Enqueue(ev *contract.SignatureChanged, occurrences []contract.Fa
 				return err
 			}
 		}
-		return txn.Set(handledKey(ev.ID), nil)
+		mark := badger.NewEntry(handledKey(ev.ID), nil)
+		if s.handledTTL > 0 {
+			mark = mark.WithTTL(s.handledTTL)
+		}
+		return txn.SetEntry(mark)
 	})
 	if err != nil {
 		return fmt.Errorf("record signature event %s: %w", ev.ID, err)

@@ -378,3 +378,53 @@ func TestConcurrentQueuingAndClaimingLoseNoEvent(t *testing.T) {
 		t.Errorf("Pending = %+v; want it waiting, not in flight", p)
 	}
 }
+
+// The marks of events handled expire when asked to (diagnose keeps them
+// twice the streams' max age); the queue and what it holds never do.
+func TestHandledMarksExpireWhenAsked(t *testing.T) {
+	tests := []struct {
+		name string
+		ttl  time.Duration
+	}{
+		{name: "kept forever by default", ttl: 0},
+		{name: "kept for two weeks", ttl: 14 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openDB(t, t.TempDir())
+			s := store.New(db)
+			if tt.ttl > 0 {
+				s = s.ExpireHandled(tt.ttl)
+			}
+			ev := signatureEvent("shop", "s1", contract.ChangeDetected, 1)
+			before := time.Now()
+			must(t, s.Enqueue(ev, []contract.Failure{occurrence("e1")}, queue(ev)))
+			after := time.Now()
+			expiry := map[string]uint64{}
+			must(t, db.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.DefaultIteratorOptions)
+				defer it.Close()
+				for it.Rewind(); it.Valid(); it.Next() {
+					expiry[string(it.Item().Key())] = it.Item().ExpiresAt()
+				}
+				return nil
+			}))
+			for key, at := range expiry {
+				switch {
+				case key != "handled/"+ev.ID || tt.ttl == 0:
+					if at != 0 {
+						t.Errorf("%s expires at %d, want never", key, at)
+					}
+				case at < uint64(before.Add(tt.ttl).Unix()) || at > uint64(after.Add(tt.ttl).Unix())+1:
+					t.Errorf("%s expires at %s, want %s from now", key, time.Unix(int64(at), 0), tt.ttl)
+				}
+			}
+			if _, ok := expiry["handled/"+ev.ID]; !ok || len(expiry) < 3 {
+				t.Errorf("keys %v; want the mark, the occurrences and the queue entry", expiry)
+			}
+			if ok, err := s.Handled(ev.ID); err != nil || !ok {
+				t.Errorf("Handled = %v, %v; want true within the mark's time", ok, err)
+			}
+		})
+	}
+}
