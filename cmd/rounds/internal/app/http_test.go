@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/app/apptest"
 	"github.com/rounds-dev/rounds/cmd/rounds/internal/httpapi"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/logging"
@@ -43,38 +44,11 @@ const junitTwoFailures = `<?xml version="1.0" encoding="UTF-8"?>
 // the HTTP listener on a free loopback port, and returns its base URL.
 func startAll(t *testing.T, natsURL string) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := apptest.Config(t)
 	cfg.NATSURL = natsURL
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.ReportsDir = filepath.Join(dir, "reports")
-	cfg.Codebase = ""
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.API.Token = apiToken
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan Running, 1)
-	stopped := make(chan error, 1)
-	go func() {
-		stopped <- Run(ctx, TargetAll, cfg, logging.Discard(), io.Discard, Hooks{Started: func(r Running) { started <- r }})
-	}()
-	var run Running
-	select {
-	case run = <-started:
-	case err := <-stopped:
-		t.Fatalf("rounds did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-stopped:
-			if err != nil {
-				t.Errorf("rounds stopped with %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("rounds did not stop within 60s")
-		}
-	})
-	base := "http://" + run.HTTPAddr
+	base := "http://" + apptest.Start(t, cfg).HTTPAddr
 	eventually(t, "ready", func() bool { code, _ := get(t, base+"/readyz"); return code == http.StatusOK })
 	return base
 }
@@ -248,12 +222,12 @@ func TestReadyzFailsWhenAStreamIsGone(t *testing.T) {
 }
 
 func TestNoAuthIsRefusedOffLoopback(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := app.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Listen = "0.0.0.0:0"
 	cfg.API.NoAuth = true
 	var out bytes.Buffer
-	err := Run(context.Background(), TargetAll, cfg, logging.Discard(), &out, Hooks{Started: func(Running) { t.Error("started") }})
+	err := app.Run(context.Background(), app.TargetAll, cfg, logging.Discard(), &out, app.Hooks{Started: func(app.Running) { t.Error("started") }})
 	if !errors.Is(err, httpapi.ErrNoAuthNotLoopback) {
 		t.Fatalf("Run = %v, want ErrNoAuthNotLoopback", err)
 	}

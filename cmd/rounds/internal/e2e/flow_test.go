@@ -15,9 +15,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
+	"github.com/rounds-dev/rounds/cmd/rounds/internal/app/apptest"
 	"github.com/rounds-dev/rounds/pkg/client"
 	"github.com/rounds-dev/rounds/pkg/contract"
-	"github.com/rounds-dev/rounds/pkg/logging"
 	"github.com/rounds-dev/rounds/pkg/natstest"
 	"github.com/rounds-dev/rounds/pkg/testreport"
 )
@@ -41,66 +41,39 @@ const junitTwoFailures = `<?xml version="1.0" encoding="UTF-8"?>
 
 // rounds is a running Rounds for one test.
 type rounds struct {
-	t       *testing.T
-	url     string
-	cfg     app.Config
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	client  *client.Client
-	stop    context.CancelFunc
-	stopped chan error
+	t      *testing.T
+	url    string
+	cfg    app.Config
+	proc   *apptest.Process
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	client *client.Client
 }
 
+// start runs every service with cfg against the NATS server at url until
+// shutdown or the end of the test, once the streams are there.
 func start(t *testing.T, url string, cfg app.Config) *rounds {
 	t.Helper()
 	cfg.NATSURL = url
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &rounds{t: t, url: url, cfg: cfg, stop: cancel, stopped: make(chan error, 1)}
-	started := make(chan struct{})
-	go func() {
-		r.stopped <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), &bytes.Buffer{}, app.Hooks{Started: func(app.Running) { close(started) }})
-	}()
-	select {
-	case <-started:
-	case err := <-r.stopped:
-		t.Fatalf("rounds did not start: %v", err)
-	}
+	r := &rounds{t: t, url: url, cfg: cfg, proc: apptest.Run(t, cfg)}
 	r.nc, r.js = natstest.Connect(t, url)
 	eventually(t, "streams are provisioned", func() bool {
-		_, err := r.js.Stream(ctx, contract.StreamDeadletter)
+		_, err := r.js.Stream(context.Background(), contract.StreamDeadletter)
 		// Ingest creates the run reports stream after the others.
-		_, rerr := r.js.Stream(ctx, contract.StreamRuns)
+		_, rerr := r.js.Stream(context.Background(), contract.StreamRuns)
 		return err == nil && rerr == nil
 	})
 	var err error
 	if r.client, err = client.New(r.nc); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.shutdown)
 	return r
 }
 
-func (r *rounds) shutdown() {
-	r.stop()
-	select {
-	case err := <-r.stopped:
-		if err != nil {
-			r.t.Errorf("rounds stopped with %v", err)
-		}
-		r.stopped <- nil // later calls return at once
-	case <-time.After(30 * time.Second):
-		r.t.Error("rounds did not stop within 30s")
-	}
-}
+// shutdown stops Rounds as SIGTERM would; later calls do nothing.
+func (r *rounds) shutdown() { r.proc.Stop() }
 
-func newConfig(t *testing.T) app.Config {
-	cfg := app.DefaultConfig()
-	dir := t.TempDir()
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.ReportsDir = filepath.Join(dir, "reports")
-	cfg.Codebase = ""
-	return cfg
-}
+func newConfig(t *testing.T) app.Config { return apptest.Config(t) }
 
 // watch collects the messages on subjects of stream from its start.
 func (r *rounds) watch(stream, filter string) <-chan jetstream.Msg {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
-	"github.com/rounds-dev/rounds/pkg/client"
 	"github.com/rounds-dev/rounds/pkg/contract"
 	"github.com/rounds-dev/rounds/pkg/logging"
 	"github.com/rounds-dev/rounds/pkg/natstest"
@@ -44,30 +43,8 @@ func (c *clock) advance(d time.Duration) {
 // lifecycle operations the management API will call.
 func startWithIngest(t *testing.T, url string, cfg app.Config) (*rounds, *ingest.Service) {
 	t.Helper()
-	cfg.NATSURL = url
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &rounds{t: t, url: url, cfg: cfg, stop: cancel, stopped: make(chan error, 1)}
-	started := make(chan app.Running, 1)
-	go func() {
-		r.stopped <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), &bytes.Buffer{}, app.Hooks{Started: func(run app.Running) { started <- run }})
-	}()
-	var running app.Running
-	select {
-	case running = <-started:
-	case err := <-r.stopped:
-		t.Fatalf("rounds did not start: %v", err)
-	}
-	r.nc, r.js = natstest.Connect(t, url)
-	eventually(t, "streams are provisioned", func() bool {
-		_, err := r.js.Stream(ctx, contract.StreamRuns)
-		return err == nil
-	})
-	var err error
-	if r.client, err = client.New(r.nc); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.shutdown)
-	return r, running.Ingest
+	r := start(t, url, cfg)
+	return r, r.proc.Ingest
 }
 
 // testFailure is a failed test of shop in a CI run.

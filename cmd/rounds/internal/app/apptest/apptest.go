@@ -1,18 +1,23 @@
 // Package apptest starts Rounds inside a test's process, as `rounds run`
-// does: every service against an embedded JetStream, state in the test's
-// temp dirs, stopped when the test ends.
+// does: every service against JetStream, state in the test's temp dirs,
+// stopped when the test ends or when the test stops it.
 package apptest
 
 import (
 	"context"
 	"io"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rounds-dev/rounds/cmd/rounds/internal/app"
 	"github.com/rounds-dev/rounds/pkg/logging"
 	"github.com/rounds-dev/rounds/pkg/natstest"
 )
+
+// stopWait bounds how long a stop may take before the test fails.
+const stopWait = 60 * time.Second
 
 // Config is what a test starts from: the defaults, with state and reports
 // in t's temp dir, no codebase and no HTTP listener.
@@ -26,29 +31,58 @@ func Config(t testing.TB) app.Config {
 	return cfg
 }
 
-// Start runs every service with cfg against a new embedded JetStream until
-// the test ends, and returns what runs. A start or a stop that fails fails
-// the test.
-func Start(t testing.TB, cfg app.Config) app.Running {
+// Process is Rounds running in the test's process.
+type Process struct {
+	app.Running
+	t       testing.TB
+	cancel  context.CancelFunc
+	stopped chan error
+	once    sync.Once
+}
+
+// Run runs every service with cfg against the NATS server at cfg.NATSURL
+// (a new embedded JetStream when empty) until Stop or the end of the test.
+// A start or a stop that fails fails the test.
+func Run(t testing.TB, cfg app.Config) *Process {
 	t.Helper()
-	cfg.NATSURL = natstest.Start(t)
+	if cfg.NATSURL == "" {
+		cfg.NATSURL = natstest.Start(t)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
+	p := &Process{t: t, cancel: cancel, stopped: make(chan error, 1)}
 	started := make(chan app.Running, 1)
 	go func() {
-		stopped <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), io.Discard, app.Hooks{Started: func(r app.Running) { started <- r }})
+		p.stopped <- app.Run(ctx, app.TargetAll, cfg, logging.Discard(), io.Discard, app.Hooks{Started: func(r app.Running) { started <- r }})
 	}()
-	var running app.Running
 	select {
-	case running = <-started:
-	case err := <-stopped:
+	case p.Running = <-started:
+	case err := <-p.stopped:
+		cancel()
 		t.Fatalf("rounds did not start: %v", err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("rounds: %v", err)
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start is Run for a test that never stops Rounds itself: it returns what
+// runs.
+func Start(t testing.TB, cfg app.Config) app.Running {
+	t.Helper()
+	return Run(t, cfg).Running
+}
+
+// Stop stops Rounds as SIGTERM would and waits for it; later calls do
+// nothing.
+func (p *Process) Stop() {
+	p.once.Do(func() {
+		p.cancel()
+		select {
+		case err := <-p.stopped:
+			if err != nil {
+				p.t.Errorf("rounds stopped with %v", err)
+			}
+		case <-time.After(stopWait):
+			p.t.Errorf("rounds did not stop within %s", stopWait)
 		}
 	})
-	return running
 }
