@@ -357,6 +357,14 @@ if [[ $steps == *" up "* || $steps == *" kills "* || $steps == *" update "* ]]; 
 		dc logs --tail=20
 		exit 1
 	fi
+	# Each container announces its service over NATS micro, ready.
+	status_json=$("$ROUNDS" status --json --nats-url "$URL" 2>"$tmp/status.err" || cat "$tmp/status.err")
+	ready=$(jq -r '[.services[]? | select(.ready == true) | .name] | sort | unique | join(" ")' <<<"$status_json" 2>/dev/null || true)
+	if [ "$ready" = "rounds-diagnose rounds-ingest rounds-report" ]; then
+		pass "rounds status from the host: $ready announced over NATS micro, each ready"
+	else
+		fail "rounds status from the host: ready services \"$ready\", want rounds-diagnose rounds-ingest rounds-report: $(head -c 300 <<<"$status_json")"
+	fi
 	"$ROUNDS" reports --follow --json --nats-url "$URL" >"$tmp/reports.jsonl" 2>"$tmp/reports.err" &
 	follower=$!
 	bg_pids+=("$follower")
