@@ -133,13 +133,26 @@ func (c *Client) AddLabels(ctx context.Context, n int, labels ...string) error {
 	return c.do(ctx, http.MethodPost, "/issues/"+strconv.Itoa(n)+"/labels", map[string]any{"labels": labels}, nil)
 }
 
+// RemoveLabel removes a label from issue n; a label the issue does not
+// have is not an error.
+func (c *Client) RemoveLabel(ctx context.Context, n int, label string) error {
+	err := c.do(ctx, http.MethodDelete, "/issues/"+strconv.Itoa(n)+"/labels/"+url.PathEscape(label), nil, nil)
+	if ae := (*answerError)(nil); errors.As(err, &ae) && ae.code == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
 // do sends one API request under /repos/{owner}/{repo}, retrying rate
 // limits, 5xx answers and network errors, and decodes a 2xx answer into
 // out. Any other answer is permanent.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("%w: encode github request: %v", sink.ErrPermanent, err)
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("%w: encode github request: %v", sink.ErrPermanent, err)
+		}
 	}
 	u := c.base.JoinPath("repos", c.cfg.Repo, path).String()
 	what := method + " " + strings.TrimPrefix(u, c.base.String())
@@ -176,7 +189,9 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("User-Agent", "rounds-report")
 	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
 	resp, err := c.cfg.HTTP.Do(req)
@@ -209,9 +224,20 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	case code >= 500:
 		return 0, fmt.Errorf("%s: %s", resp.Status, message(data))
 	default:
-		return -1, fmt.Errorf("%w: %s: %s", sink.ErrPermanent, resp.Status, message(data))
+		return -1, &answerError{code: code, status: resp.Status, message: message(data)}
 	}
 }
+
+// answerError is an answer GitHub will give again to the same request: a
+// permanent failure, whose code a caller may expect (404 for a label the
+// issue does not have).
+type answerError struct {
+	code            int
+	status, message string
+}
+
+func (e *answerError) Error() string { return fmt.Sprintf("%s: %s: %s", sink.ErrPermanent, e.status, e.message) }
+func (e *answerError) Unwrap() error { return sink.ErrPermanent }
 
 // rateLimit reads GitHub's rate-limit headers: Retry-After (seconds, for
 // secondary limits) or, when X-RateLimit-Remaining is 0, X-RateLimit-Reset

@@ -284,9 +284,58 @@ func TestTheSinkWantsReportsAndLifecycleChangesOnly(t *testing.T) {
 		{changeDelivery("e", contract.ChangeFlaky, ""), true},
 		{changeDelivery("e", contract.ChangeRegressed, contract.TransitionRegressed), true},
 		{changeDelivery("e", contract.ChangeStatus, contract.TransitionResolved), true},
+		{changeDelivery("e", contract.ChangeTagged, ""), true},
+		{changeDelivery("e", contract.ChangeRetriage, ""), false},
 	} {
 		if got := s.Wants(tt.d); got != tt.want {
 			t.Errorf("Wants(%s %v) = %v, want %v", tt.d.Kind, tt.d.Change, got, tt.want)
 		}
+	}
+}
+
+func TestTheIssueLabelsFollowTheSignaturesTags(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("x", 51) // longer than a label can be
+	report := reportDelivery("d1", false)
+	report.Report.Signature.Tags = []string{"a/b", "checkout", long, "team:payments"}
+	f.deliver(t, report)
+	if is := f.gh.Issues()[1]; !reflect.DeepEqual(is.Labels, []string{"rounds", "a/b", "checkout", "team:payments"}) {
+		t.Fatalf("labels %v, want rounds and the tags that can be labels", is.Labels)
+	}
+	// Someone labels the issue by hand, and takes a tag's label off.
+	client := newClient(t, f.gh, &clock{now: t0})
+	if err := client.AddLabels(context.Background(), 1, "needs-triage"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.RemoveLabel(context.Background(), 1, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+
+	tagged := changeDelivery("e-tagged", contract.ChangeTagged, "")
+	tagged.Change.Signature.Tags = []string{"wip"}
+	before := len(f.gh.Requests())
+	f.deliver(t, tagged)
+	is := f.gh.Issues()[1]
+	if !reflect.DeepEqual(is.Labels, []string{"rounds", "needs-triage", "wip"}) || len(is.Comments) != 0 || is.State != "open" {
+		t.Errorf("issue %+v; want labels rounds, needs-triage (by hand) and wip, no comment, still open", is)
+	}
+	if got, err := f.store.Issue("s1"); err != nil || !reflect.DeepEqual(got.Tags, []string{"wip"}) {
+		t.Errorf("stored issue %+v (%v), want its tags recorded", got, err)
+	}
+	// One POST of the new label, one DELETE per gone tag ("checkout",
+	// gone already, answers 404 and is no error); "a/b" is one segment.
+	var calls []string
+	for _, r := range f.gh.Requests()[before:] {
+		calls = append(calls, r.Method+" "+r.Path)
+	}
+	want := []string{"POST /repos/acme/shop/issues/1/labels", "DELETE /repos/acme/shop/issues/1/labels/a/b", "DELETE /repos/acme/shop/issues/1/labels/checkout", "DELETE /repos/acme/shop/issues/1/labels/team:payments"}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("requests %v, want %v", calls, want)
+	}
+	// Delivered again (a retry): nothing left to change, nothing sent.
+	before = len(f.gh.Requests())
+	f.deliver(t, tagged)
+	if n := len(f.gh.Requests()) - before; n != 0 {
+		t.Errorf("a repeated tag change sent %d requests, want none", n)
 	}
 }

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rounds-dev/rounds/pkg/contract"
@@ -38,8 +39,26 @@ func NewSink(client *Client, issues Issues) *Sink { return &Sink{client: client,
 // Name is "github".
 func (s *Sink) Name() string { return sink.GitHub }
 
-// Wants reports and lifecycle changes (regressed, flaky, status).
-func (s *Sink) Wants(d *sink.Delivery) bool { return d.TellsAPerson() }
+// Wants reports, lifecycle changes (regressed, flaky, status) and tag
+// changes (the issue's labels follow the signature's tags).
+func (s *Sink) Wants(d *sink.Delivery) bool {
+	return d.TellsAPerson() || d.Change != nil && d.Change.Change == contract.ChangeTagged
+}
+
+// maxLabel is the longest label name GitHub takes; a longer tag is not
+// made a label.
+const maxLabel = 50
+
+// tagLabels are the tags that can be labels.
+func tagLabels(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if len(t) <= maxLabel {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // Deliver opens the signature's issue on its first report and comments on
 // later ones; a lifecycle change comments and opens, closes or labels the
@@ -62,6 +81,9 @@ func (s *Sink) Deliver(ctx context.Context, d *sink.Delivery) error {
 		if is == nil {
 			return nil
 		}
+		if d.Change.Change == contract.ChangeTagged {
+			return s.retag(ctx, d.SignatureID, *is, d.Change.Signature.Tags)
+		}
 		return s.change(ctx, is.Number, d.Change)
 	}
 	return fmt.Errorf("%w: delivery %s carries nothing", sink.ErrPermanent, d.Key)
@@ -75,13 +97,51 @@ func (s *Sink) open(ctx context.Context, r *contract.ReportPublished) error {
 	if r.Signature.Regressed {
 		labels = append(labels, LabelRegressed)
 	}
+	tags := tagLabels(r.Signature.Tags)
+	for _, t := range tags {
+		if !slices.Contains(labels, t) {
+			labels = append(labels, t)
+		}
+	}
 	created, err := s.client.CreateIssue(ctx, issueTitle(r.Signature), issueBody(r), labels)
 	if err != nil {
 		return err
 	}
 	// Recorded at once: a failure from here on retries the delivery, which
 	// then comments instead of opening a second issue.
-	return s.issues.SetIssue(r.Signature.ID, sink.Issue{Number: created.Number, URL: created.HTMLURL})
+	return s.issues.SetIssue(r.Signature.ID, sink.Issue{Number: created.Number, URL: created.HTMLURL, Tags: tags})
+}
+
+// retag makes the issue's labels follow the signature's tags: the new ones
+// added, the ones removed since the issue's last labels taken off (labels
+// people added by hand stay). No comment: a tag is not news. Each step
+// can be repeated, so a retry after a failure is safe.
+func (s *Sink) retag(ctx context.Context, sigID string, is sink.Issue, tags []string) error {
+	want := tagLabels(tags)
+	var add []string
+	for _, t := range want {
+		if !slices.Contains(is.Tags, t) {
+			add = append(add, t)
+		}
+	}
+	if len(add) > 0 {
+		if err := s.client.AddLabels(ctx, is.Number, add...); err != nil {
+			return err
+		}
+	}
+	for _, t := range is.Tags {
+		if slices.Contains(want, t) || t == LabelRounds || t == LabelFlaky || t == LabelRegressed {
+			continue
+		}
+		if err := s.client.RemoveLabel(ctx, is.Number, t); err != nil {
+			return err
+		}
+	}
+	if slices.Equal(is.Tags, want) {
+		return nil
+	}
+	is.Tags = want
+	return s.issues.SetIssue(sigID, is)
 }
 
 func (s *Sink) change(ctx context.Context, n int, c *contract.SignatureChanged) error {

@@ -152,4 +152,6 @@ type Change struct {
 type Issue struct {
 	Number int    `json:"number"`
 	URL    string `json:"url"`
+	// Tags are the signature's tags last set as the issue's labels.
+	Tags []string `json:"tags,omitempty"`
 }

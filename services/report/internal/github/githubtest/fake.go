@@ -5,9 +5,12 @@ package githubtest
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,13 +93,15 @@ var (
 	issuePath    = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/issues/(\d+)$`)
 	commentsPath = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$`)
 	labelsPath   = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/issues/(\d+)/labels$`)
+	labelPath    = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/issues/(\d+)/labels/([^/]+)$`)
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	// A DELETE comes without a body; anything else sends JSON.
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil && (r.Method != http.MethodDelete || !errors.Is(err, io.EOF)) {
 		answer(w, http.StatusBadRequest, `{"message":"Problems parsing JSON"}`)
 		return
 	}
@@ -149,6 +154,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		answer(w, http.StatusOK, `[]`)
+		return
+	}
+	// The label's name is one path segment: a "/" in it comes as %2F.
+	if m := labelPath.FindStringSubmatch(r.URL.EscapedPath()); r.Method == http.MethodDelete && repoOf(m) && issue(m) != nil {
+		is := issue(m)
+		name, err := url.PathUnescape(m[3])
+		if i := slices.Index(is.Labels, name); err == nil && i >= 0 {
+			is.Labels = slices.Delete(is.Labels, i, i+1)
+			answer(w, http.StatusOK, `[]`)
+			return
+		}
+		answer(w, http.StatusNotFound, `{"message":"Label does not exist","documentation_url":"https://docs.github.com/rest"}`)
 		return
 	}
 	answer(w, http.StatusNotFound, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
