@@ -236,7 +236,9 @@ type answerError struct {
 	status, message string
 }
 
-func (e *answerError) Error() string { return fmt.Sprintf("%s: %s: %s", sink.ErrPermanent, e.status, e.message) }
+func (e *answerError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", sink.ErrPermanent, e.status, e.message)
+}
 func (e *answerError) Unwrap() error { return sink.ErrPermanent }
 
 // rateLimit reads GitHub's rate-limit headers: Retry-After (seconds, for
