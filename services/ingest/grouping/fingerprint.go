@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -362,23 +363,27 @@ var testDirs = []string{"test", "tests", "__tests__", "spec", "specs", "testdata
 // a class named so).
 func (k frameKey) inTestCode() bool {
 	if k.file != "" {
-		path := strings.ReplaceAll(k.file, "\\", "/")
+		// No allocation: this runs for the innermost frame of every
+		// failure.
+		path := k.file
 		base := baseName(path)
 		stem, ext, _ := strings.Cut(base, ".")
 		switch {
 		case strings.HasSuffix(base, "_test.go"),
 			strings.HasSuffix(base, ".py") && (strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py") || base == "conftest.py"),
-			strings.Contains("."+ext, ".test.") || strings.Contains("."+ext, ".spec."),
+			innerPart(ext, "test") || innerPart(ext, "spec"),
 			isTestClass(stem):
 			return true
 		}
-		dirs := strings.Split(path, "/")
-		for _, d := range dirs[:len(dirs)-1] {
-			for _, t := range testDirs {
-				if d == t {
-					return true
-				}
+		for len(path) > 0 {
+			i := strings.IndexAny(path, `/\`)
+			if i < 0 {
+				break // the base name
 			}
+			if slices.Contains(testDirs, path[:i]) {
+				return true
+			}
+			path = path[i+1:]
 		}
 		return false
 	}
@@ -390,6 +395,21 @@ func (k frameKey) inTestCode() bool {
 	}
 	return strings.HasPrefix(last, "test_") || last == "conftest" || isTestClass(last) ||
 		strings.HasPrefix(k.function, "Test") && strings.HasSuffix(k.module, "_test")
+}
+
+// innerPart reports whether part is one of the dot-separated parts of ext
+// other than the last: "test" in "test.js", "spec" in "spec.ts".
+func innerPart(ext, part string) bool {
+	for {
+		p, rest, more := strings.Cut(ext, ".")
+		if !more {
+			return false
+		}
+		if p == part {
+			return true
+		}
+		ext = rest
+	}
 }
 
 // isTestClass reports whether a JVM or .NET class (or file stem) is named
