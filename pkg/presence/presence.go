@@ -44,9 +44,6 @@ type Announcer struct {
 
 // New returns an announcer of cfg.Service over connections from dial.
 func New(cfg Config, dial messaging.Dialer, log *slog.Logger) *Announcer {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	return &Announcer{cfg: cfg, dial: dial, log: log.With("component", "presence", "service", cfg.Service)}
 }
 
